@@ -1,0 +1,53 @@
+// Package render writes a triage result for people and programs: a terminal
+// table, the sextant.triage/v1 JSON document, Markdown for tickets and pull
+// request comments, and SARIF 2.1.0 for code-scanning dashboards.
+package render
+
+import (
+	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/triage"
+)
+
+// Schema is the identifier of the JSON output's shape. It changes only when a
+// field is removed or changes meaning; new fields may appear within it.
+const Schema = "sextant.triage/v1"
+
+// Options select what is shown.
+type Options struct {
+	// Top limits the number of actions shown (0: all).
+	Top int
+	// MinPriority hides actions and findings of lower priority (P3 shows
+	// everything).
+	MinPriority sextant.Priority
+	// Color enables ANSI colours (only ever set for terminals).
+	Color bool
+	// Width is the terminal width for the table (0: 120).
+	Width int
+	// Version is sextant's version, recorded in machine-readable outputs.
+	Version string
+	// Dockerfile diffs to show, by artifact name (optional).
+	Diffs []Diff
+}
+
+// Diff is a unified diff proposed for a file.
+type Diff struct {
+	Artifact string `json:"artifact"`
+	File     string `json:"file"`
+	Text     string `json:"diff"`
+}
+
+// actions returns the actions that pass the options' filters, in rank
+// order.
+func actions(res *triage.Result, o Options) []sextant.Action {
+	var out []sextant.Action
+	for _, a := range res.Actions {
+		if a.Priority > o.MinPriority {
+			continue
+		}
+		out = append(out, a)
+		if o.Top > 0 && len(out) == o.Top {
+			break
+		}
+	}
+	return out
+}

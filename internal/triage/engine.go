@@ -1,0 +1,602 @@
+// Package triage runs sextant's spine: it reads scanner reports in any
+// supported format, merges the findings of every source into one set keyed by
+// fingerprint, looks up threat intel, scores every finding and plans the
+// actions that fix them.
+//
+// It holds one compact record per distinct finding (interned package,
+// vulnerability and artifact data; descriptions are kept once per
+// vulnerability), so memory grows with the number of distinct findings, not
+// with the size of the reports, and the largest expanded working set is one
+// artifact's findings while actions are planned.
+package triage
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/fix"
+	"github.com/sextant-dev/sextant/internal/risk"
+)
+
+// Parser reads one report format; every package under internal/source
+// provides one.
+type Parser func(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error)
+
+// Options configure an Engine.
+type Options struct {
+	// Parsers maps a format name (see the Format constants) to its parser.
+	Parsers map[string]Parser
+	// KEV looks a CVE up in the CISA KEV catalog; nil when no catalog is
+	// loaded.
+	KEV func(cve string) (risk.KEVFact, bool)
+	// EPSS looks a CVE up in the FIRST EPSS scores; nil when none are
+	// loaded. Scores loaded here take precedence over scores embedded in
+	// reports.
+	EPSS func(cve string) (sextant.EPSS, bool)
+	// IgnoreReportIntel ignores EPSS values and KEV flags embedded in the
+	// reports themselves (used to measure the score with intel withheld).
+	IgnoreReportIntel bool
+	// Weights are the risk model's weights and thresholds.
+	Weights risk.Weights
+	// Context gives the runtime context of an artifact, if known.
+	Context func(sextant.Artifact) *sextant.ArtifactContext
+	// BaseImageShare is passed to the fix planner.
+	BaseImageShare float64
+}
+
+// Engine accumulates findings from reports and produces a Result. It is
+// not safe for concurrent use.
+type Engine struct {
+	opts Options
+
+	byID      map[[16]byte]uint32
+	recs      []rec
+	artByKey  map[string]uint32
+	artifacts []sextant.Artifact
+	artRecs   [][]uint32
+	pkgByKey  map[pkgRec]uint32
+	pkgs      []pkgRec
+	vulnByKey map[string]uint32
+	vulns     []vulnRec
+	strs      map[string]string
+	sources   []sextant.Source
+	srcSets   map[string]uint32
+	sets      [][]uint16
+
+	reports  []sextant.ReportInfo
+	warnings map[string]int
+	warnOrd  []string
+}
+
+// rec is the compact form of one distinct finding.
+type rec struct {
+	id        [16]byte
+	art       uint32
+	pkg       uint32
+	vuln      uint32
+	srcSet    uint32
+	action    uint32 // index into Result.Actions + 1; 0 = none
+	fixed     string // fixed versions joined by "\x00", interned
+	fixState  string
+	location  string
+	epssP     float32
+	epssPct   float32
+	epssDate  string
+	score     float32
+	kind      uint8
+	prio      uint8
+	reportKEV bool
+	hasEPSS   bool
+}
+
+type pkgRec struct {
+	eco, typ, name, version, src, purl, path, layerDigest, layerDiffID string
+}
+
+type vulnRec struct {
+	id, canon   string
+	aliases     []string
+	title, desc string
+	refs        []string
+	sev         sextant.Severity
+	sevs        []sextant.SourcedSeverity
+	cvss        []sextant.CVSS
+	maturity    string
+}
+
+var kinds = []sextant.Kind{sextant.KindVulnerability, sextant.KindMisconfiguration, sextant.KindSecret, sextant.KindRuntime}
+
+func kindIndex(k sextant.Kind) uint8 {
+	for i, x := range kinds {
+		if x == k {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+// New returns an Engine.
+func New(opts Options) *Engine {
+	return &Engine{
+		opts:      opts,
+		byID:      make(map[[16]byte]uint32),
+		artByKey:  make(map[string]uint32),
+		pkgByKey:  make(map[pkgRec]uint32),
+		vulnByKey: make(map[string]uint32),
+		strs:      make(map[string]string),
+		srcSets:   make(map[string]uint32),
+		warnings:  make(map[string]int),
+	}
+}
+
+// Read parses one report from r (gzip-compressed or not, any supported
+// format) and adds its findings. name names the report in messages and in
+// each finding's source ("-" for standard input). On error, the findings
+// read before it are kept and the error says where the input went wrong.
+func (e *Engine) Read(name string, r io.Reader) (sextant.ReportInfo, error) {
+	br := bufio.NewReaderSize(r, sniffWindow)
+	dr, err := Decompress(br)
+	if err != nil {
+		return sextant.ReportInfo{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if dr != io.Reader(br) {
+		br = bufio.NewReaderSize(dr, sniffWindow)
+	}
+	format, err := Sniff(br)
+	if err != nil {
+		return sextant.ReportInfo{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if format == FormatSPDX {
+		info := sextant.ReportInfo{Format: FormatSPDX, Source: sextant.Source{Scanner: "spdx", Format: FormatSPDX, File: name}, Complete: true,
+			Warnings: []string{"SPDX SBOMs carry no vulnerability data: scan it first (for example `trivy sbom " + name + " -f json` or `grype sbom:" + name + " -o json`) and triage that report"}}
+		e.reports = append(e.reports, info)
+		return info, nil
+	}
+	parse, ok := e.opts.Parsers[format]
+	if !ok {
+		return sextant.ReportInfo{}, sextant.Errorf(sextant.EINVALID, "%s: detected format %s, but no parser is configured for it", name, format)
+	}
+	srcIdx := -1
+	info, err := parse(br, name, func(f *sextant.Finding) error {
+		if srcIdx < 0 || e.sources[srcIdx] != f.Source {
+			srcIdx = e.sourceIndex(f.Source)
+		}
+		e.add(f, uint16(srcIdx))
+		return nil
+	})
+	info.Source.File = name
+	for _, w := range info.Warnings {
+		e.warn(name + ": " + w)
+	}
+	if err != nil {
+		return info, fmt.Errorf("%s: %w", name, err)
+	}
+	e.reports = append(e.reports, info)
+	return info, nil
+}
+
+func (e *Engine) warn(msg string) {
+	if e.warnings[msg] == 0 {
+		e.warnOrd = append(e.warnOrd, msg)
+	}
+	e.warnings[msg]++
+}
+
+func (e *Engine) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := e.strs[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	e.strs[s] = s
+	return s
+}
+
+func (e *Engine) sourceIndex(s sextant.Source) int {
+	for i, x := range e.sources {
+		if x == s {
+			return i
+		}
+	}
+	e.sources = append(e.sources, s)
+	return len(e.sources) - 1
+}
+
+func (e *Engine) setIndex(set []uint16) uint32 {
+	var b strings.Builder
+	for _, s := range set {
+		fmt.Fprintf(&b, "%d,", s)
+	}
+	k := b.String()
+	if i, ok := e.srcSets[k]; ok {
+		return i
+	}
+	e.sets = append(e.sets, slices.Clone(set))
+	i := uint32(len(e.sets) - 1)
+	e.srcSets[k] = i
+	return i
+}
+
+func (e *Engine) artifactIndex(a *sextant.Artifact) uint32 {
+	k := a.Key()
+	if i, ok := e.artByKey[k]; ok {
+		// A second source for the same artifact may know more.
+		have := &e.artifacts[i]
+		if len(have.Layers) == 0 && len(a.Layers) > 0 {
+			have.Layers = a.Layers
+		}
+		if have.BaseLayers == 0 && a.BaseLayers > 0 {
+			have.BaseLayers = a.BaseLayers
+		}
+		if have.OSFamily == "" {
+			have.OSFamily, have.OSVersion = a.OSFamily, a.OSVersion
+		}
+		if have.BaseImage == "" {
+			have.BaseImage = a.BaseImage
+		}
+		return i
+	}
+	e.artifacts = append(e.artifacts, *a)
+	e.artRecs = append(e.artRecs, nil)
+	i := uint32(len(e.artifacts) - 1)
+	e.artByKey[strings.Clone(k)] = i
+	return i
+}
+
+func (e *Engine) add(f *sextant.Finding, src uint16) {
+	if f.ID == "" {
+		f.ID = sextant.Fingerprint(f)
+	}
+	var id [16]byte
+	if n, err := hex.Decode(id[:], []byte(f.ID)); err != nil || n != 16 {
+		id = fingerprintBytes(sextant.Fingerprint(f))
+	}
+	for _, w := range f.Warnings {
+		e.warn(f.Source.File + ": " + w)
+	}
+	if i, ok := e.byID[id]; ok {
+		e.merge(&e.recs[i], f, src)
+		return
+	}
+	art := e.artifactIndex(&f.Artifact)
+	r := rec{
+		id:        id,
+		art:       art,
+		pkg:       e.pkgIndex(&f.Package),
+		vuln:      e.vulnIndex(f),
+		srcSet:    e.setIndex([]uint16{src}),
+		fixed:     e.intern(strings.Join(f.FixedVersions, "\x00")),
+		fixState:  e.intern(f.FixState),
+		location:  e.intern(f.Location),
+		kind:      kindIndex(f.Kind),
+		reportKEV: f.KnownExploited,
+	}
+	if f.EPSS != nil {
+		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.intern(f.EPSS.Date)
+	}
+	e.byID[id] = uint32(len(e.recs))
+	e.artRecs[art] = append(e.artRecs[art], uint32(len(e.recs)))
+	e.recs = append(e.recs, r)
+}
+
+// merge folds a second report of the same finding into its record: one more
+// source, and whatever the first source did not know.
+func (e *Engine) merge(r *rec, f *sextant.Finding, src uint16) {
+	set := e.sets[r.srcSet]
+	if !slices.Contains(set, src) {
+		set = append(slices.Clone(set), src)
+		slices.Sort(set)
+		r.srcSet = e.setIndex(set)
+	}
+	if r.fixed == "" && len(f.FixedVersions) > 0 {
+		r.fixed = e.intern(strings.Join(f.FixedVersions, "\x00"))
+		r.fixState = e.intern(f.FixState)
+	}
+	if !r.hasEPSS && f.EPSS != nil {
+		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.intern(f.EPSS.Date)
+	}
+	r.reportKEV = r.reportKEV || f.KnownExploited
+	v := &e.vulns[r.vuln]
+	if len(v.cvss) == 0 && len(f.CVSS) > 0 {
+		// Copy on write: the vulnerability record may be shared.
+		nv := *v
+		nv.cvss = f.CVSS
+		nv.maturity = exploitMaturity(f.CVSS)
+		if nv.sev == sextant.SeverityUnknown {
+			nv.sev = f.Severity
+		}
+		e.vulns = append(e.vulns, nv)
+		r.vuln = uint32(len(e.vulns) - 1)
+	}
+}
+
+func fingerprintBytes(s string) [16]byte {
+	var id [16]byte
+	hex.Decode(id[:], []byte(s))
+	return id
+}
+
+func (e *Engine) pkgIndex(p *sextant.Package) uint32 {
+	k := pkgRec{p.Ecosystem, p.Type, p.Name, p.Version, p.SourceName, p.PURL, p.Path, p.LayerDigest, p.LayerDiffID}
+	if i, ok := e.pkgByKey[k]; ok {
+		return i
+	}
+	k = pkgRec{e.intern(k.eco), e.intern(k.typ), e.intern(k.name), e.intern(k.version), e.intern(k.src), e.intern(k.purl), e.intern(k.path), e.intern(k.layerDigest), e.intern(k.layerDiffID)}
+	e.pkgs = append(e.pkgs, k)
+	i := uint32(len(e.pkgs) - 1)
+	e.pkgByKey[k] = i
+	return i
+}
+
+func (e *Engine) vulnIndex(f *sextant.Finding) uint32 {
+	var b strings.Builder
+	b.WriteString(f.VulnerabilityID)
+	b.WriteByte(0)
+	b.WriteString(f.Title)
+	b.WriteByte(0)
+	b.WriteString(f.Severity.String())
+	for _, c := range f.CVSS {
+		fmt.Fprintf(&b, "\x00%s|%s|%s|%g", c.Source, c.Version, c.Vector, c.Score)
+	}
+	for _, s := range f.Severities {
+		fmt.Fprintf(&b, "\x01%s|%s", s.Source, s.Text)
+	}
+	for _, a := range f.Aliases {
+		b.WriteString("\x02" + a)
+	}
+	b.WriteByte(0)
+	b.WriteString(f.Description)
+	k := b.String()
+	if i, ok := e.vulnByKey[k]; ok {
+		return i
+	}
+	refs := f.References
+	if len(refs) > 5 {
+		refs = refs[:5]
+	}
+	e.vulns = append(e.vulns, vulnRec{
+		id:       e.intern(f.VulnerabilityID),
+		canon:    e.intern(sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)),
+		aliases:  slices.Clone(f.Aliases),
+		title:    e.intern(f.Title),
+		desc:     e.intern(f.Description),
+		refs:     slices.Clone(refs),
+		sev:      f.Severity,
+		sevs:     slices.Clone(f.Severities),
+		cvss:     slices.Clone(f.CVSS),
+		maturity: exploitMaturity(f.CVSS),
+	})
+	i := uint32(len(e.vulns) - 1)
+	e.vulnByKey[k] = i
+	return i
+}
+
+// exploitMaturity reads the Exploit Maturity metric from CVSS vectors:
+// v4.0 "E:A" (attacked), v3.x "E:H"/"E:F" (high, functional), "E:P" (proof
+// of concept). Most vectors carry no temporal metrics; then it is "".
+func exploitMaturity(cs []sextant.CVSS) string {
+	best := ""
+	rank := map[string]int{"": 0, "poc": 1, "functional": 2, "high": 3}
+	for _, c := range cs {
+		for _, part := range strings.Split(c.Vector, "/") {
+			m := ""
+			switch part {
+			case "E:A", "E:H":
+				m = "high"
+			case "E:F":
+				m = "functional"
+			case "E:P":
+				m = "poc"
+			}
+			if rank[m] > rank[best] {
+				best = m
+			}
+		}
+	}
+	return best
+}
+
+// Reports returns what was learned about each report read so far.
+func (e *Engine) Reports() []sextant.ReportInfo { return e.reports }
+
+// Warning is a distinct warning and how often it occurred.
+type Warning struct {
+	Message string `json:"message"`
+	Count   int    `json:"count"`
+}
+
+// Warnings returns the distinct warnings seen so far, in first-seen order.
+func (e *Engine) Warnings() []Warning {
+	out := make([]Warning, len(e.warnOrd))
+	for i, m := range e.warnOrd {
+		out[i] = Warning{m, e.warnings[m]}
+	}
+	return out
+}
+
+// Len returns the number of distinct findings read so far.
+func (e *Engine) Len() int { return len(e.recs) }
+
+// finding expands record i into a full Finding (descriptions included only
+// when full is set).
+func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
+	r := &e.recs[i]
+	p := &e.pkgs[r.pkg]
+	v := &e.vulns[r.vuln]
+	f := &sextant.Finding{
+		ID:              hex.EncodeToString(r.id[:]),
+		Kind:            kinds[r.kind],
+		VulnerabilityID: v.id,
+		Aliases:         v.aliases,
+		Title:           v.title,
+		Package: sextant.Package{Ecosystem: p.eco, Type: p.typ, Name: p.name, Version: p.version, SourceName: p.src,
+			PURL: p.purl, Path: p.path, LayerDigest: p.layerDigest, LayerDiffID: p.layerDiffID},
+		FixState:       r.fixState,
+		Severity:       v.sev,
+		Severities:     v.sevs,
+		CVSS:           v.cvss,
+		KnownExploited: r.reportKEV,
+		Location:       r.location,
+		Artifact:       e.artifacts[r.art],
+	}
+	if r.fixed != "" {
+		f.FixedVersions = strings.Split(r.fixed, "\x00")
+	}
+	if r.hasEPSS {
+		f.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: r.epssDate}
+	}
+	if full {
+		f.Description = v.desc
+		f.References = v.refs
+	}
+	if set := e.sets[r.srcSet]; len(set) > 0 {
+		f.Source = e.sources[set[0]]
+	}
+	return f
+}
+
+// input builds the risk model's input for record i.
+func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
+	r := &e.recs[i]
+	v := &e.vulns[r.vuln]
+	p := &e.pkgs[r.pkg]
+	in := risk.Input{
+		Severity:        v.sev,
+		CVSS:            v.cvss,
+		FixAvailable:    r.fixed != "",
+		ExploitMaturity: v.maturity,
+		Kind:            kinds[r.kind],
+		Context:         ctx,
+	}
+	for _, s := range v.sevs {
+		if !strings.EqualFold(s.Source, "nvd") {
+			in.VendorSource = s.Source
+			break
+		}
+	}
+	cve := v.canon
+	if e.opts.KEV != nil {
+		in.KEVKnown = true
+		if k, ok := e.opts.KEV(cve); ok {
+			in.KEV = &k
+		}
+	}
+	if in.KEV == nil && r.reportKEV && !e.opts.IgnoreReportIntel {
+		in.KEVKnown = true
+		in.KEV = &risk.KEVFact{}
+	}
+	if e.opts.EPSS != nil {
+		if s, ok := e.opts.EPSS(cve); ok {
+			in.EPSS = &s
+		}
+	}
+	if in.EPSS == nil && r.hasEPSS && !e.opts.IgnoreReportIntel {
+		in.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: r.epssDate}
+	}
+	if ctx != nil && p.name != "" {
+		for _, l := range ctx.LoadedPackages {
+			if l == p.name || (p.src != "" && l == p.src) {
+				in.PackageLoaded = true
+				break
+			}
+		}
+	}
+	return in
+}
+
+func (e *Engine) context(art uint32) *sextant.ArtifactContext {
+	if e.opts.Context == nil {
+		return nil
+	}
+	return e.opts.Context(e.artifacts[art])
+}
+
+// Finish scores every finding, plans the actions and returns the result.
+// The Engine must not be used after Finish.
+func (e *Engine) Finish() *Result {
+	res := &Result{e: e}
+	prio := func(v float64) sextant.Priority { return risk.PriorityFor(v, e.opts.Weights) }
+	for art, idxs := range e.artRecs {
+		ctx := e.context(uint32(art))
+		items := make([]fix.Item, len(idxs))
+		for j, i := range idxs {
+			s := risk.Score(e.input(i, ctx), e.opts.Weights)
+			r := &e.recs[i]
+			r.score, r.prio = float32(s.Value), uint8(s.Priority)
+			s.Factors = nil // recomputed on output; keeping them costs too much memory
+			items[j] = fix.Item{Finding: e.finding(i, false), Score: s}
+		}
+		actions := fix.Plan(items, fix.Options{BaseImageShare: e.opts.BaseImageShare, Priority: prio})
+		for k := range actions {
+			a := &actions[k]
+			top, topScore := uint32(0), float32(-1)
+			for _, fid := range a.FindingIDs {
+				i, ok := e.byID[fingerprintBytes(fid)]
+				if !ok {
+					continue
+				}
+				e.recs[i].action = uint32(len(res.Actions) + 1)
+				if e.recs[i].score > topScore {
+					top, topScore = i, e.recs[i].score
+				}
+			}
+			if topScore >= 0 {
+				a.Factors = risk.Score(e.input(top, ctx), e.opts.Weights).Factors
+			}
+			res.Actions = append(res.Actions, *a)
+		}
+	}
+	// Actions are re-pointed after sorting, so record ranks through IDs.
+	order := make([]int, len(res.Actions))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool {
+		a, b := &res.Actions[order[x]], &res.Actions[order[y]]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if a.RiskRemoved != b.RiskRemoved {
+			return a.RiskRemoved > b.RiskRemoved
+		}
+		return a.ID < b.ID
+	})
+	rank := make([]uint32, len(order))
+	sorted := make([]sextant.Action, len(order))
+	for newPos, old := range order {
+		rank[old] = uint32(newPos + 1)
+		sorted[newPos] = res.Actions[old]
+	}
+	res.Actions = sorted
+	for i := range e.recs {
+		if a := e.recs[i].action; a > 0 {
+			e.recs[i].action = rank[a-1]
+		}
+	}
+	res.summarise()
+	return res
+}
+
+// sortRecs returns record indices sorted by score, highest first.
+func (e *Engine) sortRecs() []uint32 {
+	idx := make([]uint32, len(e.recs))
+	for i := range idx {
+		idx[i] = uint32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b uint32) int {
+		if c := cmp.Compare(e.recs[b].score, e.recs[a].score); c != 0 {
+			return c
+		}
+		return cmp.Compare(e.recs[a].action, e.recs[b].action)
+	})
+	return idx
+}

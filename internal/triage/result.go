@@ -1,0 +1,188 @@
+package triage
+
+import (
+	"encoding/hex"
+	"strings"
+
+	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/risk"
+)
+
+// Result is the outcome of a triage: ranked actions, and every finding with
+// its score and the action that fixes it.
+type Result struct {
+	// Actions are sorted by score, highest first.
+	Actions []sextant.Action
+	Summary Summary
+
+	e *Engine
+}
+
+// Summary counts what a triage saw and decided.
+type Summary struct {
+	Findings        int `json:"findings"`
+	Actions         int `json:"actions"`
+	Vulnerabilities int `json:"vulnerabilities"`
+	Artifacts       int `json:"artifacts"`
+	Reports         int `json:"reports"`
+	// ByPriority counts actions and findings per priority ("P0".."P3").
+	ByPriority map[string]PriorityCount `json:"by_priority"`
+	// ByKind counts findings per kind.
+	ByKind map[string]int `json:"by_kind"`
+	// KEVFindings counts findings whose vulnerability is known exploited.
+	KEVFindings int `json:"kev_findings"`
+	// Intel says which threat intel was used.
+	Intel IntelStatus `json:"intel"`
+}
+
+// PriorityCount is the number of actions and findings at one priority.
+type PriorityCount struct {
+	Actions  int `json:"actions"`
+	Findings int `json:"findings"`
+}
+
+// IntelStatus records the threat intel a triage used. The caller fills it in.
+type IntelStatus struct {
+	KEV          bool   `json:"kev"`
+	KEVVersion   string `json:"kev_version,omitempty"`
+	EPSS         bool   `json:"epss"`
+	EPSSDate     string `json:"epss_date,omitempty"`
+	EPSSModel    string `json:"epss_model,omitempty"`
+	ReportScores bool   `json:"report_epss"`
+}
+
+// FindingView is one finding as outputs show it. Its JSON form is part of the
+// public triage/v1 contract (docs/output.md).
+type FindingView struct {
+	ID               string           `json:"id"`
+	Kind             sextant.Kind     `json:"kind"`
+	Vulnerability    string           `json:"vulnerability"`
+	Aliases          []string         `json:"aliases,omitempty"`
+	Title            string           `json:"title,omitempty"`
+	Severity         string           `json:"severity"`
+	Package          string           `json:"package,omitempty"`
+	Ecosystem        string           `json:"ecosystem,omitempty"`
+	InstalledVersion string           `json:"installed_version,omitempty"`
+	FixedVersion     string           `json:"fixed_version,omitempty"`
+	Location         string           `json:"location,omitempty"`
+	Artifact         string           `json:"artifact"`
+	Score            float64          `json:"score"`
+	Priority         sextant.Priority `json:"priority"`
+	Factors          []sextant.Factor `json:"factors"`
+	ActionID         string           `json:"action_id,omitempty"`
+	Sources          []sextant.Source `json:"sources"`
+
+	// Description and References are filled in only when asked for.
+	Description string   `json:"-"`
+	References  []string `json:"-"`
+}
+
+func (r *Result) summarise() {
+	e := r.e
+	s := Summary{
+		Findings:   len(e.recs),
+		Actions:    len(r.Actions),
+		Artifacts:  len(e.artifacts),
+		Reports:    len(e.reports),
+		ByPriority: map[string]PriorityCount{},
+		ByKind:     map[string]int{},
+	}
+	for _, p := range []sextant.Priority{sextant.P0, sextant.P1, sextant.P2, sextant.P3} {
+		s.ByPriority[p.String()] = PriorityCount{}
+	}
+	vulns := make(map[string]struct{})
+	for i := range e.recs {
+		rc := &e.recs[i]
+		v := &e.vulns[rc.vuln]
+		vulns[v.canon] = struct{}{}
+		pc := s.ByPriority[sextant.Priority(rc.prio).String()]
+		pc.Findings++
+		s.ByPriority[sextant.Priority(rc.prio).String()] = pc
+		s.ByKind[string(kinds[rc.kind])]++
+		if rc.reportKEV && !e.opts.IgnoreReportIntel {
+			s.KEVFindings++
+		} else if e.opts.KEV != nil {
+			if _, ok := e.opts.KEV(v.canon); ok {
+				s.KEVFindings++
+			}
+		}
+	}
+	for _, a := range r.Actions {
+		pc := s.ByPriority[a.Priority.String()]
+		pc.Actions++
+		s.ByPriority[a.Priority.String()] = pc
+	}
+	s.Vulnerabilities = len(vulns)
+	r.Summary = s
+}
+
+// Reports returns what was learned about each report.
+func (r *Result) Reports() []sextant.ReportInfo { return r.e.reports }
+
+// Warnings returns the distinct warnings with their counts.
+func (r *Result) Warnings() []Warning { return r.e.Warnings() }
+
+// EachFinding calls fn for every finding, highest score first. The view is
+// built afresh for each call (factors are recomputed), so fn may keep it.
+// With full set, Description and References are filled in.
+func (r *Result) EachFinding(full bool, fn func(*FindingView) error) error {
+	e := r.e
+	for _, i := range e.sortRecs() {
+		if err := fn(r.view(i, full)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Result) view(i uint32, full bool) *FindingView {
+	e := r.e
+	rc := &e.recs[i]
+	p := &e.pkgs[rc.pkg]
+	v := &e.vulns[rc.vuln]
+	s := risk.Score(e.input(i, e.context(rc.art)), e.opts.Weights)
+	fv := &FindingView{
+		ID:               hex.EncodeToString(rc.id[:]),
+		Kind:             kinds[rc.kind],
+		Vulnerability:    v.canon,
+		Title:            v.title,
+		Severity:         v.sev.String(),
+		Package:          p.name,
+		Ecosystem:        p.eco,
+		InstalledVersion: p.version,
+		FixedVersion:     strings.ReplaceAll(rc.fixed, "\x00", ", "),
+		Location:         rc.location,
+		Artifact:         e.artifacts[rc.art].Name,
+		Score:            s.Value,
+		Priority:         s.Priority,
+		Factors:          s.Factors,
+	}
+	if v.id != v.canon {
+		fv.Aliases = append(fv.Aliases, v.id)
+	}
+	for _, a := range v.aliases {
+		if !strings.EqualFold(a, v.canon) && a != v.id {
+			fv.Aliases = append(fv.Aliases, a)
+		}
+	}
+	if rc.action > 0 {
+		fv.ActionID = r.Actions[rc.action-1].ID
+	}
+	for _, si := range e.sets[rc.srcSet] {
+		fv.Sources = append(fv.Sources, e.sources[si])
+	}
+	if full {
+		fv.Description, fv.References = v.desc, v.refs
+	}
+	return fv
+}
+
+// Artifact returns the artifact an action or finding names, by display name.
+func (r *Result) Artifact(name string) (sextant.Artifact, bool) {
+	for _, a := range r.e.artifacts {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return sextant.Artifact{}, false
+}
