@@ -395,7 +395,7 @@ func epssInput(e *sextant.EPSS, w Weights) (float64, any, string) {
 	p := min(max(e.Probability, 0), 1)
 	ev := fmt.Sprintf("EPSS probability %.4g", p)
 	if e.Percentile > 0 {
-		ev += fmt.Sprintf(" (percentile %.3g)", e.Percentile)
+		ev += fmt.Sprintf(" (percentile %.5g)", e.Percentile)
 	}
 	if e.Date != "" {
 		ev += " on " + short(e.Date)
