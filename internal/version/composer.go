@@ -43,7 +43,8 @@ const phpNumberRank = 4
 
 func parseComposer(v string) ([]composerToken, error) {
 	s := strings.ToLower(v)
-	if i := strings.IndexByte(s, '+'); i > 0 {
+	// Build metadata goes, as in Composer, when there is some.
+	if i := strings.IndexByte(s, '+'); i > 0 && i < len(s)-1 {
 		s = s[:i]
 	}
 	var nums []string

@@ -74,12 +74,12 @@ func parseDeb(v string) (debVersion, error) {
 		return d, errors.New("upstream version does not start with a digit")
 	}
 	for i := 0; i < len(d.upstream); i++ {
-		if c := d.upstream[i]; !isAlnum(c) && !strings.ContainsRune(".-+~:", rune(c)) {
+		if c := d.upstream[i]; !isAlnum(c) && c != '.' && c != '-' && c != '+' && c != '~' && c != ':' {
 			return d, errors.New("invalid character in upstream version")
 		}
 	}
 	for i := 0; i < len(d.revision); i++ {
-		if c := d.revision[i]; !isAlnum(c) && !strings.ContainsRune(".+~", rune(c)) {
+		if c := d.revision[i]; !isAlnum(c) && c != '.' && c != '+' && c != '~' {
 			return d, errors.New("invalid character in revision")
 		}
 	}

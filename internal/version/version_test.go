@@ -32,7 +32,7 @@ var compareCases = []compareCase{
 	{"deb", "1.0-1", "1.0-1ubuntu0.1", -1},
 	{"deb", "1.0-0ubuntu1", "1.0-1", -1},
 	{"deb", "1.0a", "1.0", 1},
-	{"deb", "1.0a", "1.0.1", 1}, // letters sort before non-letters: 'a' > '.'? no: a letter beats '.'+256? see dpkg
+	{"deb", "1.0a", "1.0.1", -1}, // letters sort before other characters
 	{"deb", "1.0+b1", "1.0", 1},
 	{"deb", "1.0+b1", "1.0.1", -1},
 	{"deb", "1.0-1", "1.0-1.1", -1},
@@ -81,7 +81,8 @@ var compareCases = []compareCase{
 	{"apk", "3.0.8-r0", "3.0.10-r0", -1},
 	{"apk", "1.36.1-r2", "1.36.1-r15", -1},
 	{"apk", "1.0_git20230101", "1.0", 1},
-	{"apk", "1.0~abc123", "1.0", -1},
+	{"apk", "1.0~abc123", "1.0", 1},
+	{"apk", "1.0~abc123", "1.0-r1", 1}, // as apk-tools: a hash outranks a revision
 	// npm
 	{"npm", "1.0.0-alpha", "1.0.0", -1},
 	{"npm", "1.0.0-alpha", "1.0.0-alpha.1", -1},
@@ -201,7 +202,7 @@ var compareCases = []compareCase{
 	{"generic", "", "1", -1},
 	{"generic", "", "", 0},
 	{"conan", "1.2.11", "1.2.13", -1},
-	{"", "5.15.0-91", "5.15.0-101", 1}, // hashicorp: "-91" and "-101" are pre-releases, compared as strings
+	{"", "5.15.0-91", "5.15.0-101", -1}, // hashicorp: numeric pre-releases compare as numbers
 }
 
 func TestCompare(t *testing.T) {
@@ -270,7 +271,7 @@ var invalid = map[string][]string{
 	"maven":    {"", "SNAPSHOT", "LATEST", "1.0 1", "1.0/1", "1.0é", "${project.version}"},
 	"gem":      {"", "x", "1.0 1", "1..0", "1.0.", "-1", ">= 1.0"},
 	"nuget":    {"", "x", "1.2.3.4.5", "1.0.0-", "1.0.0-a..b", "1.0.0+", "1..0", "1.0-b_c", "[1.0,2.0)"},
-	"composer": {"", "x", "dev-master", "dev-main", "1.x-dev", "1.0.0-foo", "1.2.3.4.5", "*", "^1.0", "123456.0"},
+	"composer": {"", "x", "1.0.0+", "dev-master", "dev-main", "1.x-dev", "1.0.0-foo", "1.2.3.4.5", "*", "^1.0", "1.0-beta.x"},
 }
 
 func TestCompareInvalid(t *testing.T) {
