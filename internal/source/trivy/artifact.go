@@ -106,8 +106,8 @@ func artifactFromMetadata(name, artifactType string, m *metadata) sextant.Artifa
 				a.Tags = append(a.Tags, tag)
 			}
 		}
-	} else if a.Type == "container_image" && !strings.HasSuffix(a.Name, ".tar") && !strings.HasSuffix(a.Name, ".tar.gz") {
-		setRepoTag(&a, a.Name)
+	} else if a.Type == "container_image" && name != "" && looksLikeImageRef(name) {
+		setRepoTag(&a, name)
 	}
 	a.RepoDigests = digests
 	a.Digest = m.ImageID
@@ -123,6 +123,13 @@ func artifactFromMetadata(name, artifactType string, m *metadata) sextant.Artifa
 	}
 	a.BaseLayers = baseLayers(m.ImageConfig.History, len(a.Layers))
 	return a
+}
+
+// looksLikeImageRef tells an image reference from the other names Trivy
+// gives images: an image ID, or the path of an image archive.
+func looksLikeImageRef(name string) bool {
+	return !strings.HasPrefix(name, "sha256:") && !strings.HasSuffix(name, ".tar") &&
+		!strings.HasSuffix(name, ".tar.gz") && !strings.ContainsAny(name, " \\")
 }
 
 // setRepoTag fills Repository and Tags from an image reference.
