@@ -34,7 +34,7 @@ func decodeError(err error, base int64, prefix string, fallback int64) error {
 		if errors.Is(se.Err, io.ErrUnexpectedEOF) {
 			return invalid("unexpected end of input at byte %d (truncated file?)", base+se.ByteOffset)
 		}
-		if se.Err != nil && se.GoType == nil {
+		if se.Err != nil {
 			return invalid("field %s at byte %d: %v", where, base+se.ByteOffset, se.Err)
 		}
 		return invalid("field %s at byte %d has the wrong type: got %s, want %s", where, base+se.ByteOffset, kindName(se.JSONKind), typeName(se))

@@ -207,6 +207,8 @@ func recordSource(namespace, dataSource string) string {
 			return "ghsa"
 		case "nvd":
 			return "nvd"
+		case "rhel":
+			return "redhat"
 		}
 		return first
 	}

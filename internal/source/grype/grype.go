@@ -120,8 +120,8 @@ type descriptorDoc struct {
 	Version       string `json:"version"`
 	Timestamp     string `json:"timestamp"`
 	Configuration struct {
-		OnlyFixed    flag `json:"only-fixed"`
-		OnlyNotFixed flag `json:"only-notfixed"`
+		OnlyFixed    yes `json:"only-fixed"`
+		OnlyNotFixed yes `json:"only-notfixed"`
 	} `json:"configuration"`
 }
 

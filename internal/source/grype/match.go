@@ -29,7 +29,7 @@ type vulnerability struct {
 	EPSS        []epss   `json:"epss"`
 	// KnownExploited is a list of CISA KEV entries (grype with the v6
 	// database); only its presence matters here.
-	KnownExploited flag       `json:"knownExploited"`
+	KnownExploited yes        `json:"knownExploited"`
 	Fix            fix        `json:"fix"`
 	Advisories     []advisory `json:"advisories"`
 
@@ -171,12 +171,12 @@ func (h *sourceHint) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return err
 }
 
-// flag is true when a JSON value says "yes": a non-empty array or object,
+// yes is true when a JSON value says "yes": a non-empty array or object,
 // true, or a non-empty string other than "false".
-type flag bool
+type yes bool
 
 // UnmarshalJSONFrom accepts any JSON value.
-func (f *flag) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+func (f *yes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case '[':
 		if _, err := dec.ReadToken(); err != nil {
@@ -210,7 +210,7 @@ func (f *flag) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		*f = true
 	case '"':
 		s := strings.TrimSpace(tok.String())
-		*f = flag(s != "" && !strings.EqualFold(s, "false"))
+		*f = yes(s != "" && !strings.EqualFold(s, "false"))
 	}
 	return nil
 }
