@@ -324,7 +324,7 @@ func (c *Cache) download(ctx context.Context, f feed, dir, path string, resp *ht
 	}}
 	n, err := io.Copy(tmp, io.LimitReader(pr, limit+1))
 	if err != nil {
-		return 0, c.netError(ctx, f, fmt.Errorf("download interrupted after %d bytes: %w", n, err))
+		return 0, c.netError(ctx, f, fmt.Errorf("GET %s: download interrupted after %d bytes: %w", redact(f.url), n, err))
 	}
 	if n > limit {
 		return 0, sextant.Errorf(sextant.EINVALID, "update %s: GET %s: body larger than %d bytes; kept the cached copy", f.title, redact(f.url), limit)

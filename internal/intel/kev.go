@@ -111,23 +111,23 @@ func ReadKEV(r io.Reader) (*KEV, error) {
 	dec := jsontext.NewDecoder(r)
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return nil, kevJSONError(err, 0)
+		return nil, kevJSONError(err, 0, "")
 	}
 	if tok.Kind() != '{' {
-		return nil, kevErrorf(0, "catalog is a JSON %v, want an object", tok.Kind())
+		return nil, kevErrorf(0, "catalog is %s, want an object", kindName(tok.Kind()))
 	}
 	haveVulns, haveCount := false, false
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return nil, kevJSONError(err, 0)
+			return nil, kevJSONError(err, 0, "")
 		}
 		name := tok.String()
 		switch name {
 		case "title", "catalogVersion", "dateReleased", "count":
 			v, err := dec.ReadValue()
 			if err != nil {
-				return nil, kevJSONError(err, 0)
+				return nil, kevJSONError(err, 0, "")
 			}
 			start := dec.InputOffset() - int64(len(v))
 			switch name {
@@ -148,7 +148,7 @@ func ReadKEV(r io.Reader) (*KEV, error) {
 				}
 			}
 			if err != nil {
-				return nil, kevJSONError(err, start)
+				return nil, kevJSONError(err, start, name)
 			}
 		case "vulnerabilities":
 			if haveVulns {
@@ -161,16 +161,16 @@ func ReadKEV(r io.Reader) (*KEV, error) {
 		default:
 			// Fields CISA may add later are not ours to reject.
 			if err := dec.SkipValue(); err != nil {
-				return nil, kevJSONError(err, 0)
+				return nil, kevJSONError(err, 0, "")
 			}
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil { // the closing '}'
-		return nil, kevJSONError(err, 0)
+		return nil, kevJSONError(err, 0, "")
 	}
 	if v, err := dec.ReadValue(); err != io.EOF {
 		if err != nil {
-			return nil, kevJSONError(err, 0)
+			return nil, kevJSONError(err, 0, "")
 		}
 		return nil, kevErrorf(dec.InputOffset()-int64(len(v)), "unexpected data after the catalog object")
 	}
@@ -189,25 +189,25 @@ func (k *KEV) readEntries(dec *jsontext.Decoder) error {
 	if dec.PeekKind() != '[' {
 		v, err := dec.ReadValue()
 		if err != nil {
-			return kevJSONError(err, 0)
+			return kevJSONError(err, 0, "")
 		}
-		return kevErrorf(dec.InputOffset()-int64(len(v)), "vulnerabilities is a JSON %v, want an array", v.Kind())
+		return kevErrorf(dec.InputOffset()-int64(len(v)), "vulnerabilities is %s, want an array", kindName(v.Kind()))
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return kevJSONError(err, 0)
+		return kevJSONError(err, 0, "")
 	}
 	for dec.PeekKind() != ']' {
 		v, err := dec.ReadValue()
 		if err != nil {
-			return kevJSONError(err, 0)
+			return kevJSONError(err, 0, "")
 		}
 		start := dec.InputOffset() - int64(len(v))
 		if v.Kind() != '{' {
-			return kevErrorf(start, "vulnerability entry is a JSON %v, want an object", v.Kind())
+			return kevErrorf(start, "vulnerability entry is %s, want an object", kindName(v.Kind()))
 		}
 		var w kevEntryJSON
 		if err := json.Unmarshal(v, &w); err != nil {
-			return kevJSONError(err, start)
+			return kevJSONError(err, start, "")
 		}
 		e, err := w.entry()
 		if err != nil {
@@ -222,7 +222,7 @@ func (k *KEV) readEntries(dec *jsontext.Decoder) error {
 		k.entries = append(k.entries, e)
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return kevJSONError(err, 0)
+		return kevJSONError(err, 0, "")
 	}
 	return nil
 }
@@ -270,8 +270,13 @@ func kevErrorf(offset int64, format string, args ...any) error {
 }
 
 // kevJSONError turns a decoder error into an EINVALID error carrying the
-// absolute byte offset; base is added to offsets relative to a sub-value.
-func kevJSONError(err error, base int64) error {
+// absolute byte offset; base is added to offsets relative to a sub-value,
+// and field, when set, names the top-level field the sub-value belongs to.
+func kevJSONError(err error, base int64, field string) error {
+	prefix := ""
+	if field != "" {
+		prefix = field + ": "
+	}
 	var se *jsontext.SyntacticError
 	var me *json.SemanticError
 	switch {
@@ -283,12 +288,31 @@ func kevJSONError(err error, base int64) error {
 		if se.JSONPointer != "" {
 			msg += fmt.Sprintf(" (at %s)", se.JSONPointer)
 		}
-		return kevErrorf(base+se.ByteOffset, "%s", msg)
+		return kevErrorf(base+se.ByteOffset, "%s%s", prefix, msg)
 	case errors.As(err, &me):
 		msg := strings.TrimPrefix(me.Error(), "json: ")
-		return kevErrorf(base+me.ByteOffset, "%s", msg)
+		return kevErrorf(base+me.ByteOffset, "%s%s", prefix, msg)
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return kevErrorf(base, "unexpected end of input")
 	}
 	return sextant.Errorf(sextant.EINVALID, "read KEV catalog: %v", err)
+}
+
+// kindName names a JSON kind for messages.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "not a JSON value"
 }

@@ -164,7 +164,7 @@ func TestReadKEVErrors(t *testing.T) {
 		{"missing dateAdded", `{"vulnerabilities": [{"cveID": "CVE-2021-44228"}]}`, []string{"dateAdded"}},
 		{"bad dueDate", `{"vulnerabilities": [{"cveID": "CVE-2021-44228", "dateAdded": "2021-12-10", "dueDate": "soon"}]}`, []string{`dueDate "soon"`}},
 		{"wrong type", `{"vulnerabilities": [{"cveID": 44228}]}`, []string{"byte offset 31", "cveID"}},
-		{"bad count", `{"count": "many", "vulnerabilities": []}`, []string{"byte offset 10"}},
+		{"bad count", `{"count": "many", "vulnerabilities": []}`, []string{"byte offset 10: count: ", "JSON string"}},
 		{"bad dateReleased", `{"dateReleased": "yesterday", "vulnerabilities": []}`, []string{"byte offset 17", "dateReleased"}},
 		{"vulnerabilities twice", `{"vulnerabilities": [], "vulnerabilities": []}`, []string{"vulnerabilities"}},
 		{"trailing data", `{"vulnerabilities": []} {}`, []string{"byte offset 24", "unexpected data after"}},
