@@ -261,7 +261,7 @@ func (m *Main) termWidth(w io.Writer) int {
 			return wd
 		}
 	}
-	return 120
+	return 0
 }
 
 // input is one report to read: a file, or standard input.

@@ -115,10 +115,10 @@ func recipeFor(eco string, os osInfo, name, version string) recipe {
 	q := shellQuote
 	switch eco {
 	case "deb":
-		return recipe{commands: []string{"apt-get update && apt-get install -y --only-upgrade " + q(debSpec(name, version))}}
+		return recipe{commands: []string{upgradeLine(mgrApt, []string{osSpec(mgrApt, name, version)}, false)}}
 	case "apk":
 		return recipe{
-			commands: []string{"apk add --no-cache " + q(apkSpec(name, version))},
+			commands: []string{upgradeLine(mgrApk, []string{osSpec(mgrApk, name, version)}, false)},
 			notes:    []string{"apk: '>=' is used rather than '=' because Alpine mirrors keep only the newest build of each package in a branch, so an exact pin stops resolving once a newer revision ships."},
 		}
 	case "rpm":
@@ -211,22 +211,137 @@ func goStdlibRecipe(version string) recipe {
 	}
 	return recipe{
 		commands: []string{"go mod edit -toolchain=go" + v},
-		notes: []string{fmt.Sprintf("Rebuild with Go %s or later: the standard library is compiled into the binary. The toolchain line makes go 1.21+ fetch Go %s; in a Dockerfile, bump the build stage to golang:%s.", v, v, v)},
+		notes:    []string{fmt.Sprintf("Rebuild with Go %s or later: the standard library is compiled into the binary. The toolchain line makes go 1.21+ fetch Go %s; in a Dockerfile, bump the build stage to golang:%s.", v, v, v)},
 	}
 }
 
-// debSpec is the apt argument that selects a version: name=version, epoch
-// included.
-func debSpec(name, version string) string { return name + "=" + version }
+// osManager is the package manager of an OS ecosystem on an OS.
+func osManager(eco string, os osInfo) string {
+	switch eco {
+	case "deb":
+		return mgrApt
+	case "apk":
+		return mgrApk
+	case "rpm":
+		return rpmManager(os)
+	}
+	return ""
+}
 
-// apkSpec is the apk world constraint name>=version.
-func apkSpec(name, version string) string { return name + ">=" + version }
+// osSpec names one package at one version the way mgr accepts it, unquoted.
+//   - apt: name=version, epoch included (apt needs it to find the version).
+//   - apk: name>=version, a world constraint: Alpine mirrors keep only the
+//     newest build in a branch, so an exact pin stops resolving later.
+//   - dnf: name-[epoch:]version-release, the NEVR form dnf parses; a zero
+//     epoch is left out.
+//   - yum: name-version-release, which yum matches whatever the epoch.
+//   - zypper: name>=version.
+//   - tdnf and microdnf: the name only, which upgrades to the newest build
+//     in the repositories; their handling of versioned specs differs
+//     between releases, and the newest build is at least the target once
+//     the fix has shipped.
+func osSpec(mgr, name, version string) string {
+	switch mgr {
+	case mgrApt:
+		return name + "=" + version
+	case mgrApk, mgrZypper:
+		return name + ">=" + version
+	case mgrTdnf, mgrMicrodnf:
+		return name
+	}
+	epoch, rest := splitEpoch(version)
+	if mgr == mgrYum || strings.Trim(epoch, "0") == "" {
+		return name + "-" + rest
+	}
+	return name + "-" + epoch + ":" + rest
+}
+
+// upgradeLine is the shell command with which mgr upgrades packages to the
+// given specs (as osSpec returns them; they are quoted here). With cleanup,
+// it also drops the package cache, as a Dockerfile RUN should.
+func upgradeLine(mgr string, specs []string, cleanup bool) string {
+	prefix, suffix := upgradeParts(mgr, cleanup)
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, s := range specs {
+		b.WriteByte(' ')
+		b.WriteString(shellQuote(s))
+	}
+	if suffix != "" {
+		b.WriteByte(' ')
+		b.WriteString(suffix)
+	}
+	return b.String()
+}
+
+// upgradeParts returns what goes before and after the package specs.
+func upgradeParts(mgr string, cleanup bool) (prefix, suffix string) {
+	var clean string
+	switch mgr {
+	case mgrApt:
+		prefix, clean = "apt-get update && apt-get install -y --only-upgrade", "&& rm -rf /var/lib/apt/lists/*"
+	case mgrApk:
+		prefix = "apk add --no-cache"
+	case mgrYum:
+		prefix, clean = "yum update -y", "&& yum clean all"
+	case mgrMicrodnf:
+		prefix, clean = "microdnf upgrade -y", "&& microdnf clean all"
+	case mgrTdnf:
+		prefix, clean = "tdnf upgrade -y", "&& tdnf clean all"
+	case mgrZypper:
+		prefix, clean = "zypper --non-interactive install", "&& zypper clean --all"
+	default:
+		prefix, clean = "dnf upgrade -y", "&& dnf clean all"
+	}
+	if cleanup {
+		suffix = clean
+	}
+	return prefix, suffix
+}
+
+func rpmRecipe(os osInfo, name, version string) recipe {
+	mgr := rpmManager(os)
+	r := recipe{commands: []string{upgradeLine(mgr, []string{osSpec(mgr, name, version)}, false)}}
+	switch mgr {
+	case mgrYum:
+		if e, _ := splitEpoch(version); strings.Trim(e, "0") != "" {
+			r.notes = append(r.notes, fmt.Sprintf("yum matches name-version-release, so the epoch %s: is left out of the package spec; the version installed is still %s.", e, version))
+		}
+	case mgrTdnf:
+		r.notes = append(r.notes, fmt.Sprintf("tdnf upgrades to the newest %s in the configured repositories; confirm afterwards that it is at least %s (rpm -q %s).", name, version, name))
+	case mgrDnf:
+		if os.version == "" {
+			r.notes = append(r.notes, "On EL7 and Amazon Linux 2 use yum instead: "+upgradeLine(mgrYum, []string{osSpec(mgrYum, name, version)}, false)+".")
+		}
+		r.notes = append(r.notes, fmt.Sprintf("On ubi-minimal images, which ship microdnf instead of dnf: %s (it takes the newest build; confirm it is at least %s).", upgradeLine(mgrMicrodnf, []string{osSpec(mgrMicrodnf, name, version)}, false), version))
+	}
+	return r
+}
+
+// shellQuote returns s as one POSIX shell word: unchanged when it has only
+// characters no shell treats specially, else single-quoted.
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // rpmManager chooses the package manager of an RPM-based OS.
 func rpmManager(os osInfo) string {
-	family := strings.ToLower(os.family)
 	major := leadingInt(os.version)
-	switch family {
+	switch strings.ToLower(os.family) {
 	case "amazon", "amzn", "amazonlinux":
 		// Amazon Linux 1 (2018.03) and 2 use yum; 2023 uses dnf.
 		if major == 2 || (major >= 2000 && major < 2023) {
@@ -263,62 +378,4 @@ func splitEpoch(v string) (epoch, rest string) {
 		return v[:i], v[i+1:]
 	}
 	return "", v
-}
-
-// rpmSpec names a package version the way the manager accepts it. dnf
-// parses name-[epoch:]version-release (NEVR), so a non-zero epoch is kept
-// where rpm puts it; yum matches name-version-release, which ignores the
-// epoch, so the epoch is left out.
-func rpmSpec(mgr, name, version string) string {
-	epoch, rest := splitEpoch(version)
-	if mgr == mgrYum || epoch == "" || strings.Trim(epoch, "0") == "" {
-		return name + "-" + rest
-	}
-	return name + "-" + epoch + ":" + rest
-}
-
-func rpmRecipe(os osInfo, name, version string) recipe {
-	q := shellQuote
-	mgr := rpmManager(os)
-	switch mgr {
-	case mgrYum:
-		r := recipe{commands: []string{"yum update -y " + q(rpmSpec(mgr, name, version))}}
-		if e, _ := splitEpoch(version); e != "" && strings.Trim(e, "0") != "" {
-			r.notes = append(r.notes, fmt.Sprintf("yum matches name-version-release, so the epoch %s: is left out of the package spec; the version installed is still %s.", e, version))
-		}
-		return r
-	case mgrTdnf:
-		return recipe{
-			commands: []string{"tdnf upgrade -y " + q(name)},
-			notes:    []string{fmt.Sprintf("tdnf upgrades to the newest %s in the configured repositories; confirm afterwards that it is at least %s (rpm -q %s).", name, version, name)},
-		}
-	case mgrZypper:
-		return recipe{commands: []string{"zypper --non-interactive install " + q(name+">="+version)}}
-	}
-	r := recipe{commands: []string{"dnf upgrade -y " + q(rpmSpec(mgr, name, version))}}
-	if os.version == "" {
-		r.notes = append(r.notes, "On EL7 and Amazon Linux 2 use yum instead: yum update -y "+q(rpmSpec(mgrYum, name, version))+".")
-	}
-	r.notes = append(r.notes, "On ubi-minimal images, which ship microdnf instead of dnf: microdnf upgrade -y "+q(rpmSpec(mgrDnf, name, version))+".")
-	return r
-}
-
-// shellQuote returns s as one POSIX shell word: unchanged when it has only
-// characters no shell treats specially, else single-quoted.
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

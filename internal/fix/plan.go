@@ -66,8 +66,15 @@ func Plan(items []Item, opts Options) []sextant.Action {
 	}
 	p.classify()
 	p.resolve()
+	p.actions = make([]sextant.Action, 0, 2*len(p.pkgs)+len(p.arts)+len(p.cfgs)+len(p.secrets)+len(p.loose))
 	p.build()
-	slices.SortFunc(p.actions, func(a, b sextant.Action) int {
+	// Actions are large; sort their indexes, then lay them out once.
+	order := make([]int32, len(p.actions))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &p.actions[i], &p.actions[j]
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -76,12 +83,27 @@ func Plan(items []Item, opts Options) []sextant.Action {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return p.actions
+	out := make([]sextant.Action, len(order))
+	for i, j := range order {
+		out[i] = p.actions[j]
+	}
+	return out
 }
 
-type pkgKey struct{ art, eco, name string }
-type cfgKey struct{ art, id string }
-type secretKey struct{ art, rule, location string }
+// Keys of groups point at their artifact's state: comparing a pointer is
+// cheaper than comparing long digests a million times.
+type pkgKey struct {
+	art       *artState
+	eco, name string
+}
+type cfgKey struct {
+	art *artState
+	id  string
+}
+type secretKey struct {
+	art            *artState
+	rule, location string
+}
 
 // artState is what the planner knows about one artifact.
 type artState struct {
@@ -97,7 +119,9 @@ type artState struct {
 
 // pkgGroup is the findings about one package in one artifact.
 type pkgGroup struct {
-	key     pkgKey
+	key pkgKey
+	// name is the package name shown and put into commands.
+	name    string
 	members []int32
 	res     []resolution
 	// inBase marks members in base-image layers (OS packages only).
@@ -140,24 +164,27 @@ func (p *planner) classify() {
 		case sextant.KindRuntime:
 			// Alerts about behaviour; no package or file to change.
 		case sextant.KindMisconfiguration:
-			k := cfgKey{key, strings.TrimSpace(f.VulnerabilityID)}
+			k := cfgKey{a, strings.TrimSpace(f.VulnerabilityID)}
 			p.cfgs[k] = append(p.cfgs[k], idx)
 		case sextant.KindSecret:
-			k := secretKey{key, strings.TrimSpace(f.VulnerabilityID), strings.TrimSpace(f.Location)}
+			k := secretKey{a, strings.TrimSpace(f.VulnerabilityID), strings.TrimSpace(f.Location)}
 			p.secrets[k] = append(p.secrets[k], idx)
 		default:
 			if strings.TrimSpace(f.Package.Name) == "" {
-				k := cfgKey{key, sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)}
+				k := cfgKey{a, sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)}
 				p.loose[k] = append(p.loose[k], idx)
 				continue
 			}
 			eco := sextant.Ecosystem(f.Package.Ecosystem)
-			k := pkgKey{key, eco, sextant.NormalizePackageName(eco, strings.TrimSpace(f.Package.Name))}
+			name := strings.TrimSpace(f.Package.Name)
+			k := pkgKey{a, eco, sextant.NormalizePackageName(eco, name)}
 			g := p.pkgs[k]
 			if g == nil {
-				g = &pkgGroup{key: k}
+				g = &pkgGroup{key: k, name: name}
 				p.pkgs[k] = g
 			}
+			// The least spelling, so that it does not depend on input order.
+			g.name = min(g.name, name)
 			g.members = append(g.members, idx)
 		}
 	}
@@ -184,7 +211,7 @@ func mergeArtifact(a, b *sextant.Artifact) {
 // artifact, the fixable OS-package findings in base-image layers.
 func (p *planner) resolve() {
 	for _, g := range p.pkgs {
-		a := p.arts[g.key.art]
+		a := g.key.art
 		g.res = make([]resolution, len(g.members))
 		os := sextant.OSEcosystem(g.key.eco)
 		if os {
@@ -225,7 +252,7 @@ func inBaseImage(a sextant.Artifact, diffID string) (in, inferred bool) {
 func (p *planner) build() {
 	p.sources = make(map[pkgKey][]int)
 	for _, g := range p.pkgs {
-		a := p.arts[g.key.art]
+		a := g.key.art
 		var fix, nofix []int
 		var base bool
 		for i := range g.members {
@@ -389,20 +416,6 @@ func vulnWord(vulns []string) string {
 	return strconv.Itoa(n) + " vulnerabilities"
 }
 
-// packageName picks the name a group shows and puts into commands: the
-// least of the spellings its findings use, so that it does not depend on
-// input order.
-func (p *planner) packageName(idxs []int32) string {
-	name := ""
-	for _, idx := range idxs {
-		n := strings.TrimSpace(p.items[idx].Finding.Package.Name)
-		if name == "" || n < name {
-			name = n
-		}
-	}
-	return name
-}
-
 func (a *artState) os() osInfo {
 	return osInfo{family: strings.ToLower(strings.TrimSpace(a.art.OSFamily)), version: strings.TrimSpace(a.art.OSVersion)}
 }
@@ -440,8 +453,8 @@ func (p *planner) upgrade(a *artState, g *pkgGroup, fix []int) (rejected []int) 
 	for i, m := range fix {
 		rs[i], idxs[i] = &g.res[m], g.members[m]
 	}
-	name := p.packageName(idxs)
-	t, ok := p.vs.target(g.key.eco, name, rs)
+	name := g.name
+	t, ok := p.vs.target(g.key.eco, rs)
 	if !ok {
 		// Only an inconsistent version order gets here; say so rather
 		// than propose a version that might be a downgrade.
@@ -452,7 +465,7 @@ func (p *planner) upgrade(a *artState, g *pkgGroup, fix []int) (rejected []int) 
 		return fix
 	}
 	act, s := p.newAction(sextant.ActionUpgradePackage, a, g.key.eco+"/"+g.key.name, idxs)
-	installed := p.installedVersions(g.key.eco, name, rs)
+	installed := p.installedVersions(g.key.eco, rs)
 	act.Package, act.Ecosystem = name, g.key.eco
 	act.InstalledVersion, act.TargetVersion = strings.Join(installed, ", "), t
 	r := recipeFor(g.key.eco, a.os(), name, t)
@@ -496,16 +509,15 @@ func (p *planner) upgrade(a *artState, g *pkgGroup, fix []int) (rejected []int) 
 }
 
 // installedVersions lists the distinct installed versions, lowest first.
-func (p *planner) installedVersions(eco, name string, rs []*resolution) []string {
+func (p *planner) installedVersions(eco string, rs []*resolution) []string {
 	vs := make([]string, 0, 1)
 	for _, r := range rs {
 		if !slices.Contains(vs, r.installed) {
 			vs = append(vs, r.installed)
 		}
 	}
-	oe := orderEco(eco, name)
 	slices.SortFunc(vs, func(a, b string) int {
-		if c, ok := p.vs.compare(oe, a, b); ok && c != 0 {
+		if c, ok := p.vs.compare(eco, a, b); ok && c != 0 {
 			return c
 		}
 		return strings.Compare(a, b)
@@ -529,12 +541,12 @@ func (p *planner) paths(idxs []int32) string {
 }
 
 // sourceName is the source package of an OS package, when the report gives
-// one that differs from the binary's name.
+// one.
 func (p *planner) sourceName(idxs []int32) string {
 	src := ""
 	for _, idx := range idxs {
 		pk := p.items[idx].Finding.Package
-		if s := strings.TrimSpace(pk.SourceName); s != "" && s != pk.Name && (src == "" || s < src) {
+		if s := strings.TrimSpace(pk.SourceName); s != "" && (src == "" || s < src) {
 			src = s
 		}
 	}
@@ -565,13 +577,13 @@ func (p *planner) noFix(a *artState, g *pkgGroup, members []int) {
 		idxs[i] = g.members[m]
 	}
 	act, s := p.newAction(sextant.ActionNoFix, a, g.key.eco+"/"+g.key.name, idxs)
-	name := p.packageName(idxs)
+	name := g.name
 	rs := make([]*resolution, len(members))
 	for i, m := range members {
 		rs[i] = &g.res[m]
 	}
 	act.Package, act.Ecosystem = name, g.key.eco
-	act.InstalledVersion = strings.Join(p.installedVersions(g.key.eco, name, rs), ", ")
+	act.InstalledVersion = strings.Join(p.installedVersions(g.key.eco, rs), ", ")
 	act.Title = fmt.Sprintf("No fix yet for %s %s in %s (%s): mitigate or record an exception", clean(name), clean(act.InstalledVersion), act.Artifact, vulnWord(s.vulns))
 	ns := noteSet{}
 	for i, m := range members {
@@ -625,7 +637,7 @@ func removeCommand(eco, name string) string {
 // noFixLoose adds the no-fix action of a vulnerability reported without a
 // package.
 func (p *planner) noFixLoose(k cfgKey, idxs []int32) {
-	a := p.arts[k.art]
+	a := k.art
 	act, _ := p.newAction(sextant.ActionNoFix, a, "vulnerability/"+k.id, idxs)
 	act.Title = fmt.Sprintf("No package to upgrade for %s in %s: mitigate or record an exception", clean(k.id), act.Artifact)
 	act.Notes = append(act.Notes, "The report names no package for this vulnerability, so no upgrade can be computed; find the component by hand.")
@@ -652,7 +664,7 @@ func (p *planner) locations(idxs []int32) string {
 }
 
 func (p *planner) fixConfig(k cfgKey, idxs []int32) {
-	a := p.arts[k.art]
+	a := k.art
 	act, s := p.newAction(sextant.ActionFixConfig, a, k.id, idxs)
 	top := p.items[s.top].Finding
 	n := len(sextant.SortStrings(locationsOf(p, idxs)))
@@ -682,7 +694,7 @@ func locationsOf(p *planner, idxs []int32) []string {
 }
 
 func (p *planner) removeSecret(k secretKey, idxs []int32) {
-	a := p.arts[k.art]
+	a := k.art
 	act, _ := p.newAction(sextant.ActionRemoveSecret, a, k.rule+"\x00"+k.location, idxs)
 	where := "an unreported location"
 	if k.location != "" {
@@ -722,8 +734,8 @@ func (p *planner) rebuildBase(a *artState) {
 		}
 		idxs = append(idxs, gi...)
 		eco = g.key.eco
-		name := p.packageName(gi)
-		if t, ok := p.vs.target(g.key.eco, name, rs); ok {
+		name := g.name
+		if t, ok := p.vs.target(g.key.eco, rs); ok {
 			ups = append(ups, upg{name, t})
 		}
 	}

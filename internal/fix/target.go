@@ -2,6 +2,7 @@ package fix
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sextant-dev/sextant"
@@ -60,15 +61,6 @@ func (vs *versions) less(eco, a, b string) bool {
 	return ok && c < 0
 }
 
-// orderEco is the ecosystem whose rules order a package's versions. The Go
-// standard library is versioned as Go releases ("1.22.4"), not as a module.
-func orderEco(eco, name string) string {
-	if eco == "golang" && isGoStdlib(name) {
-		return "generic"
-	}
-	return eco
-}
-
 // normVersion puts a reported version into the form that is compared and put
 // into commands: Go module versions carry their "v", Go releases do not.
 func normVersion(eco, name, v string) string {
@@ -109,10 +101,11 @@ type resolution struct {
 // resolve reads the fixed versions of one vulnerability finding.
 func (vs *versions) resolve(eco string, f *sextant.Finding) resolution {
 	name := f.Package.Name
-	oe := orderEco(eco, name)
 	r := resolution{installed: normVersion(eco, name, f.Package.Version)}
-	var usable []string
-	var listed, notNewer []string
+	// Most findings list one or two fixed versions: keep them off the heap.
+	var ubuf, lbuf [4]string
+	usable, listed := ubuf[:0], lbuf[:0]
+	var notNewer []string
 	for _, entry := range f.FixedVersions {
 		// Trivy writes one fix per release line into one string.
 		for part := range strings.SplitSeq(entry, ",") {
@@ -127,14 +120,14 @@ func (vs *versions) resolve(eco string, f *sextant.Finding) resolution {
 					fv = a
 				}
 			}
-			if !vs.isValid(oe, fv) {
+			if !vs.isValid(eco, fv) {
 				r.notes = append(r.notes, fmt.Sprintf("The listed fixed version %s is not a valid %s version and was ignored.", quoteForNote(fv), eco))
 				continue
 			}
-			if r.installed == "" || !vs.isValid(oe, r.installed) {
+			if r.installed == "" || !vs.isValid(eco, r.installed) {
 				continue
 			}
-			c, ok := vs.compare(oe, fv, r.installed)
+			c, ok := vs.compare(eco, fv, r.installed)
 			if !ok {
 				continue
 			}
@@ -153,7 +146,7 @@ func (vs *versions) resolve(eco string, f *sextant.Finding) resolution {
 			r.state = "not-fixed"
 		}
 		return r
-	case r.installed == "" || !vs.isValid(oe, r.installed):
+	case r.installed == "" || !vs.isValid(eco, r.installed):
 		r.notes = append(r.notes, fmt.Sprintf("The installed version %s is missing or not a valid %s version, so no upgrade can be shown to be newer; upgrade by hand to at least %s.", quoteForNote(r.installed), eco, strings.Join(listed, " or ")))
 		return r
 	case len(notNewer) > 0:
@@ -165,10 +158,10 @@ func (vs *versions) resolve(eco string, f *sextant.Finding) resolution {
 	major := leadingNum(r.installed)
 	var same, any string
 	for _, u := range usable {
-		if any == "" || vs.less(oe, u, any) {
+		if any == "" || vs.less(eco, u, any) {
 			any = u
 		}
-		if leadingNum(u) == major && (same == "" || vs.less(oe, u, same)) {
+		if leadingNum(u) == major && (same == "" || vs.less(eco, u, same)) {
 			same = u
 		}
 	}
@@ -177,7 +170,7 @@ func (vs *versions) resolve(eco string, f *sextant.Finding) resolution {
 		r.cand = same
 	}
 	if len(usable) > 1 {
-		r.usable = usable
+		r.usable = slices.Clone(usable)
 	}
 	return r
 }
@@ -214,43 +207,74 @@ func leadingNum(v string) string {
 }
 
 // target returns the least version that fixes every resolution in rs: the
-// greatest candidate, raised to the fix listed for its own release line
-// where a finding lists one there. ok is false when the result could not be
-// shown to be newer than every installed version and at least every
-// candidate (it never happens with a consistent version order).
-func (vs *versions) target(eco, name string, rs []*resolution) (string, bool) {
-	oe := orderEco(eco, name)
+// greatest candidate, raised while some finding is not fixed by it (see
+// fixedBy). ok is false when the result could not be shown to be newer than
+// every installed version and at least every candidate (it never happens
+// with a consistent version order).
+//
+// Each pass raises t to one of the finitely many listed fixed versions, so
+// the loop ends; in practice it takes one or two passes.
+func (vs *versions) target(eco string, rs []*resolution) (string, bool) {
 	t := ""
 	for _, r := range rs {
-		if t == "" || vs.less(oe, t, r.cand) {
+		if t == "" || vs.less(eco, t, r.cand) {
 			t = r.cand
 		}
 	}
-	// A finding fixed in 2.9.10 and 3.0.5 is not fixed by 3.0.1, even though
-	// 3.0.1 > 2.9.10: the fix of the target's own line must be reached.
-	// Raising t within its line keeps the line, so one pass suffices.
-	line := versionLine(t)
-	for _, r := range rs {
-		if r.usable == nil {
-			continue
-		}
-		need := ""
-		for _, u := range r.usable {
-			if versionLine(u) == line && (need == "" || vs.less(oe, u, need)) {
-				need = u
+	for changed := true; changed; {
+		changed = false
+		for _, r := range rs {
+			if need := vs.fixedBy(eco, r, t); need != "" {
+				t, changed = need, true
 			}
-		}
-		if need != "" && vs.less(oe, t, need) {
-			t = need
 		}
 	}
 	for _, r := range rs {
-		if c, ok := vs.compare(oe, t, r.installed); !ok || c <= 0 {
+		if c, ok := vs.compare(eco, t, r.installed); !ok || c <= 0 {
 			return "", false
 		}
-		if c, ok := vs.compare(oe, t, r.cand); !ok || c < 0 {
+		if c, ok := vs.compare(eco, t, r.cand); !ok || c < 0 {
 			return "", false
 		}
 	}
 	return t, t != ""
+}
+
+// fixedBy returns "" when version t (at least r.cand) fixes the finding of
+// r, else the listed fix that t must be raised to. A finding lists one fix
+// per release line ("2.12.2, 2.17.0", "1.21.11, 1.22.4"); with next the
+// least listed fix above t:
+//   - t is fixed when there is no such next;
+//   - t is vulnerable when next is in t's major.minor line;
+//   - t is fixed when a listed fix at or below t is in t's major.minor line;
+//   - t is vulnerable when next is in t's major line: a line nobody listed
+//     (2.13.0 between 2.12.2 and 2.17.0) is taken as unfixed, which may
+//     overshoot but never leaves a vulnerability behind;
+//   - t is fixed otherwise (next starts a newer major line).
+func (vs *versions) fixedBy(eco string, r *resolution, t string) string {
+	if r.usable == nil {
+		return ""
+	}
+	next := ""
+	for _, u := range r.usable {
+		if vs.less(eco, t, u) && (next == "" || vs.less(eco, u, next)) {
+			next = u
+		}
+	}
+	if next == "" {
+		return ""
+	}
+	line := versionLine(t)
+	if versionLine(next) == line {
+		return next
+	}
+	for _, u := range r.usable {
+		if versionLine(u) == line && !vs.less(eco, t, u) {
+			return ""
+		}
+	}
+	if leadingNum(next) == leadingNum(t) {
+		return next
+	}
+	return ""
 }

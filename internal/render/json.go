@@ -49,11 +49,20 @@ func JSON(w io.Writer, res *triage.Result, o Options) error {
 	if err := put("warnings", warnings); err != nil {
 		return err
 	}
-	acts := actions(res, o)
-	if acts == nil {
-		acts = []sextant.Action{}
+	// Actions are streamed too: each is explained (its factors built) as
+	// it is written.
+	if err := enc.WriteToken(jsontext.String("actions")); err != nil {
+		return err
 	}
-	if err := put("actions", acts); err != nil {
+	if err := enc.WriteToken(jsontext.BeginArray); err != nil {
+		return err
+	}
+	for _, i := range actions(res, o) {
+		if err := json.MarshalEncode(enc, res.Explain(i), opts); err != nil {
+			return err
+		}
+	}
+	if err := enc.WriteToken(jsontext.EndArray); err != nil {
 		return err
 	}
 	if len(o.Diffs) > 0 {

@@ -26,10 +26,12 @@ func Markdown(w io.Writer, res *triage.Result, o Options) error {
 		return bw.err
 	}
 	bw.printf("| # | Priority | Score | Action | Fixes |\n|---:|:---:|---:|---|---|\n")
-	for i, a := range acts {
+	for i, ai := range acts {
+		a := res.Actions[ai]
 		bw.printf("| %d | %s | %.1f | %s | %s |\n", i+1, a.Priority, a.Score, cell(a.Title), cell(fixes(a)))
 	}
-	for i, a := range acts {
+	for i, ai := range acts {
+		a := res.Explain(ai)
 		bw.printf("\n### %d. %s %s\n\n", i+1, a.Priority, inline(a.Title))
 		bw.printf("Score **%.1f** · artifact `%s` · %d finding(s) · action `%s`\n\n", a.Score, code(a.Artifact), len(a.FindingIDs), a.ID)
 		if len(a.Commands) > 0 {

@@ -36,15 +36,15 @@ type Diff struct {
 	Text     string `json:"diff"`
 }
 
-// actions returns the actions that pass the options' filters, in rank
-// order.
-func actions(res *triage.Result, o Options) []sextant.Action {
-	var out []sextant.Action
-	for _, a := range res.Actions {
+// actions returns the indexes of the actions that pass the options'
+// filters, in rank order.
+func actions(res *triage.Result, o Options) []int {
+	var out []int
+	for i, a := range res.Actions {
 		if a.Priority > o.MinPriority {
 			continue
 		}
-		out = append(out, a)
+		out = append(out, i)
 		if o.Top > 0 && len(out) == o.Top {
 			break
 		}

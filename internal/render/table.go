@@ -28,11 +28,9 @@ var priorityColor = map[sextant.Priority]string{
 // commands that carry it out. It fits Options.Width and uses colour only
 // when Options.Color is set.
 func Table(w io.Writer, res *triage.Result, o Options) error {
+	// Width 0 means no limit (output to a file or a pipe): nothing is cut.
 	width := o.Width
-	if width <= 0 {
-		width = 120
-	}
-	if width < 60 {
+	if width > 0 && width < 60 {
 		width = 60
 	}
 	c := func(code, s string) string {
@@ -53,17 +51,34 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 		const fixesW = 22
 		// "  #  PRI  SCORE  " prefix is 18 wide.
 		titleW := width - 18 - fixesW - 2
+		if width == 0 {
+			titleW = 0
+			for _, ai := range acts {
+				titleW = max(titleW, utf8.RuneCountInString(res.Actions[ai].Title))
+			}
+		}
 		if titleW < 20 {
 			titleW = 20
 		}
+		cmdW := width - 20
+		if width == 0 {
+			cmdW = 1 << 20
+		}
 		bw.printf("%s\n", c(ansiBold, fmt.Sprintf("%3s  %-3s  %5s  %-*s  %s", "#", "PRI", "SCORE", titleW, "ACTION", "FIXES")))
-		for i, a := range acts {
+		for i, ai := range acts {
+			a := res.Actions[ai]
 			bw.printf("%3d  %s  %5.1f  %-*s  %s\n", i+1, c(priorityColor[a.Priority], a.Priority.String()), a.Score,
 				titleW, truncate(a.Title, titleW), fixes(a))
 			indent := strings.Repeat(" ", 18)
 			for _, cmd := range a.Commands {
+				// A one-line command gets a prompt; a multi-line snippet
+				// (a build-file override) is shown as it is, indented.
+				prompt := "$ "
+				if strings.Contains(cmd, "\n") {
+					prompt = "  "
+				}
 				for _, line := range strings.Split(cmd, "\n") {
-					bw.printf("%s%s\n", indent, c(ansiDim, "$ "+truncate(line, width-20)))
+					bw.printf("%s%s\n", indent, c(ansiDim, prompt+truncate(line, cmdW)))
 				}
 			}
 		}
@@ -83,7 +98,7 @@ func fixes(a sextant.Action) string {
 	return fmt.Sprintf("%d findings", len(a.FindingIDs))
 }
 
-func summaryLine(res *triage.Result, shown []sextant.Action, o Options) string {
+func summaryLine(res *triage.Result, shown []int, o Options) string {
 	s := res.Summary
 	var parts []string
 	for _, p := range []string{"P0", "P1", "P2", "P3"} {

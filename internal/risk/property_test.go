@@ -220,3 +220,21 @@ func TestMonotonic(t *testing.T) {
 		})
 	}
 }
+
+// TestValueMatchesScore checks that the fast path used for ranking gives
+// exactly the value and priority of the explained score.
+func TestValueMatchesScore(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < 20000; i++ {
+		in := randomInput(r)
+		w := DefaultWeights()
+		if i%2 == 1 {
+			w = randomWeights(r)
+		}
+		s := Score(in, w)
+		v, p := Value(in, w)
+		if v != s.Value || p != s.Priority {
+			t.Fatalf("Value(%+v) = %v, %v; Score gives %v, %v", in, v, p, s.Value, s.Priority)
+		}
+	}
+}

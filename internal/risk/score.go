@@ -105,7 +105,22 @@ const notApplicable = "n/a"
 // change of the running total rounded to one decimal). w is assumed valid
 // (see Weights.Validate).
 func Score(in Input, w Weights) sextant.Score {
-	var s scorer
+	return score(in, w, true)
+}
+
+// Value computes the same score and priority as Score without building the
+// factors and their evidence: for ranking millions of findings, whose
+// explanations are built only when shown.
+func Value(in Input, w Weights) (float64, sextant.Priority) {
+	s := score(in, w, false)
+	return s.Value, s.Priority
+}
+
+func score(in Input, w Weights, explain bool) sextant.Score {
+	s := scorer{explain: explain}
+	if explain {
+		s.factors = make([]sextant.Factor, 0, 14)
+	}
 	kind := in.Kind
 	if kind == "" {
 		kind = sextant.KindVulnerability
@@ -113,7 +128,7 @@ func Score(in Input, w Weights) sextant.Score {
 	vuln := kind == sextant.KindVulnerability
 
 	// Impact.
-	I, impactValue, impactEvidence := impact(in, w)
+	I, impactValue, impactEvidence := impact(in, w, explain)
 	s.add(FactorImpact, impactValue, w.ImpactPoints, w.ImpactPoints*I, impactEvidence)
 
 	// Threat: independent sources combined as T = 1 − Π(1 − t), each
@@ -123,7 +138,10 @@ func Score(in Input, w Weights) sextant.Score {
 	var T float64
 	threat := func(name string, value any, weight, t float64, evidence string) {
 		next := 1 - (1-T)*(1-t)
-		s.add(name, value, weight, perThreat*(next-T), fmt.Sprintf("%s; T %.3f → %.3f at %.1f points per unit of T", evidence, T, next, perThreat))
+		if explain {
+			evidence = fmt.Sprintf("%s; T %.3f → %.3f at %.1f points per unit of T", evidence, T, next, perThreat)
+		}
+		s.add(name, value, weight, perThreat*(next-T), evidence)
 		T = next
 	}
 	plain := func(name string, value any, weight float64, evidence string) {
@@ -151,7 +169,7 @@ func Score(in Input, w Weights) sextant.Score {
 	}
 
 	if vuln {
-		p, value, ev := epssInput(in.EPSS, w)
+		p, value, ev := epssInput(in.EPSS, w, explain)
 		threat(FactorEPSS, value, w.EPSSFloor, epssThreat(p, w.EPSSFloor), ev)
 		level, ev := maturity(in)
 		t := 0.0
@@ -283,11 +301,16 @@ type scorer struct {
 	total   float64
 	tenths  int64
 	factors []sextant.Factor
+	explain bool // build factors; off when only the value is wanted
 }
 
 func (s *scorer) add(name string, value any, weight, points float64, evidence string) {
 	s.total += points
 	t := int64(math.Round(s.total * 10))
+	if !s.explain {
+		s.tenths = t
+		return
+	}
 	s.factors = append(s.factors, sextant.Factor{
 		Name:         name,
 		Value:        value,
@@ -299,15 +322,18 @@ func (s *scorer) add(name string, value any, weight, points float64, evidence st
 }
 
 func (s *scorer) multiply(name string, value any, weight, m float64, evidence string) {
-	if m != 1 {
+	if m != 1 && s.explain {
 		evidence = fmt.Sprintf("%s; ×%.4g", evidence, m)
 	}
 	s.add(name, value, weight, s.total*(m-1), evidence)
 }
 
 // impact returns I in 0..1 with the factor's value and evidence.
-func impact(in Input, w Weights) (float64, any, string) {
+func impact(in Input, w Weights, explain bool) (float64, any, string) {
 	if c, why, ok := chooseCVSS(in.CVSS, in.VendorSource); ok {
+		if !explain {
+			return c.Score / 10, c.Score, ""
+		}
 		ev := fmt.Sprintf("CVSS %s base score %.1f from %s (%s)", c.Version, c.Score, short(c.Source), why)
 		if c.Version == "" {
 			ev = fmt.Sprintf("CVSS base score %.1f from %s (%s)", c.Score, short(c.Source), why)
@@ -388,11 +414,17 @@ func cvssVersion(c sextant.CVSS) float64 {
 }
 
 // epssInput returns the probability to use, the factor's value and evidence.
-func epssInput(e *sextant.EPSS, w Weights) (float64, any, string) {
+func epssInput(e *sextant.EPSS, w Weights, explain bool) (float64, any, string) {
 	if e == nil || math.IsNaN(e.Probability) {
+		if !explain {
+			return w.EPSSUnknown, unknown, ""
+		}
 		return w.EPSSUnknown, unknown, fmt.Sprintf("no EPSS score known; assumed probability %.3g", w.EPSSUnknown)
 	}
 	p := min(max(e.Probability, 0), 1)
+	if !explain {
+		return p, p, ""
+	}
 	ev := fmt.Sprintf("EPSS probability %.4g", p)
 	if e.Percentile > 0 {
 		ev += fmt.Sprintf(" (percentile %.5g)", e.Percentile)

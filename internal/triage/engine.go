@@ -15,9 +15,11 @@ import (
 	"cmp"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sextant-dev/sextant"
@@ -40,9 +42,9 @@ type Options struct {
 	// loaded. Scores loaded here take precedence over scores embedded in
 	// reports.
 	EPSS func(cve string) (sextant.EPSS, bool)
-	// IgnoreReportIntel ignores EPSS values and KEV flags embedded in the
-	// reports themselves (used to measure the score with intel withheld).
-	IgnoreReportIntel bool
+	// IgnoreReportKEV ignores known-exploited flags embedded in the reports
+	// themselves (used to measure the score with the KEV catalog withheld).
+	IgnoreReportKEV bool
 	// Weights are the risk model's weights and thresholds.
 	Weights risk.Weights
 	// Context gives the runtime context of an artifact, if known.
@@ -63,9 +65,12 @@ type Engine struct {
 	artRecs   [][]uint32
 	pkgByKey  map[pkgRec]uint32
 	pkgs      []pkgRec
-	vulnByKey map[string]uint32
+	vulnByKey map[vulnKey]uint32
+	seeds     [2]maphash.Seed
 	vulns     []vulnRec
 	strs      map[string]string
+	textIdx   map[string]uint32
+	texts     []string
 	sources   []sextant.Source
 	srcSets   map[string]uint32
 	sets      [][]uint16
@@ -83,12 +88,14 @@ type rec struct {
 	vuln      uint32
 	srcSet    uint32
 	action    uint32 // index into Result.Actions + 1; 0 = none
-	fixed     string // fixed versions joined by "\x00", interned
-	fixState  string
-	location  string
+	// fixed (versions joined by "\x00"), fixState, location and epssDate
+	// are indexes into Engine.texts.
+	fixed     uint32
+	fixState  uint32
+	location  uint32
+	epssDate  uint32
 	epssP     float32
 	epssPct   float32
-	epssDate  string
 	score     float32
 	kind      uint8
 	prio      uint8
@@ -129,8 +136,11 @@ func New(opts Options) *Engine {
 		byID:      make(map[[16]byte]uint32),
 		artByKey:  make(map[string]uint32),
 		pkgByKey:  make(map[pkgRec]uint32),
-		vulnByKey: make(map[string]uint32),
+		vulnByKey: make(map[vulnKey]uint32),
+		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		strs:      make(map[string]string),
+		textIdx:   map[string]uint32{"": 0},
+		texts:     []string{""},
 		srcSets:   make(map[string]uint32),
 		warnings:  make(map[string]int),
 	}
@@ -153,6 +163,15 @@ func (e *Engine) Read(name string, r io.Reader) (sextant.ReportInfo, error) {
 	if err != nil {
 		return sextant.ReportInfo{}, fmt.Errorf("%s: %w", name, err)
 	}
+	// A plain file is handed to the parser as itself, rewound, so that
+	// parsers that can seek (Grype reads its metadata after the matches)
+	// take their fast path.
+	var in io.Reader = br
+	if rs, ok := r.(io.ReadSeeker); ok && dr == io.Reader(br) {
+		if _, err := rs.Seek(0, io.SeekStart); err == nil {
+			in = rs
+		}
+	}
 	if format == FormatSPDX {
 		info := sextant.ReportInfo{Format: FormatSPDX, Source: sextant.Source{Scanner: "spdx", Format: FormatSPDX, File: name}, Complete: true,
 			Warnings: []string{"SPDX SBOMs carry no vulnerability data: scan it first (for example `trivy sbom " + name + " -f json` or `grype sbom:" + name + " -o json`) and triage that report"}}
@@ -164,7 +183,7 @@ func (e *Engine) Read(name string, r io.Reader) (sextant.ReportInfo, error) {
 		return sextant.ReportInfo{}, sextant.Errorf(sextant.EINVALID, "%s: detected format %s, but no parser is configured for it", name, format)
 	}
 	srcIdx := -1
-	info, err := parse(br, name, func(f *sextant.Finding) error {
+	info, err := parse(in, name, func(f *sextant.Finding) error {
 		if srcIdx < 0 || e.sources[srcIdx] != f.Source {
 			srcIdx = e.sourceIndex(f.Source)
 		}
@@ -199,6 +218,18 @@ func (e *Engine) intern(s string) string {
 	s = strings.Clone(s)
 	e.strs[s] = s
 	return s
+}
+
+// text interns s and returns its index in e.texts (0 for "").
+func (e *Engine) text(s string) uint32 {
+	if i, ok := e.textIdx[s]; ok {
+		return i
+	}
+	s = strings.Clone(s)
+	e.texts = append(e.texts, s)
+	i := uint32(len(e.texts) - 1)
+	e.textIdx[s] = i
+	return i
 }
 
 func (e *Engine) sourceIndex(s sextant.Source) int {
@@ -274,14 +305,14 @@ func (e *Engine) add(f *sextant.Finding, src uint16) {
 		pkg:       e.pkgIndex(&f.Package),
 		vuln:      e.vulnIndex(f),
 		srcSet:    e.setIndex([]uint16{src}),
-		fixed:     e.intern(strings.Join(f.FixedVersions, "\x00")),
-		fixState:  e.intern(f.FixState),
-		location:  e.intern(f.Location),
+		fixed:     e.text(strings.Join(f.FixedVersions, "\x00")),
+		fixState:  e.text(f.FixState),
+		location:  e.text(f.Location),
 		kind:      kindIndex(f.Kind),
 		reportKEV: f.KnownExploited,
 	}
 	if f.EPSS != nil {
-		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.intern(f.EPSS.Date)
+		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.text(f.EPSS.Date)
 	}
 	e.byID[id] = uint32(len(e.recs))
 	e.artRecs[art] = append(e.artRecs[art], uint32(len(e.recs)))
@@ -297,12 +328,12 @@ func (e *Engine) merge(r *rec, f *sextant.Finding, src uint16) {
 		slices.Sort(set)
 		r.srcSet = e.setIndex(set)
 	}
-	if r.fixed == "" && len(f.FixedVersions) > 0 {
-		r.fixed = e.intern(strings.Join(f.FixedVersions, "\x00"))
-		r.fixState = e.intern(f.FixState)
+	if r.fixed == 0 && len(f.FixedVersions) > 0 {
+		r.fixed = e.text(strings.Join(f.FixedVersions, "\x00"))
+		r.fixState = e.text(f.FixState)
 	}
 	if !r.hasEPSS && f.EPSS != nil {
-		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.intern(f.EPSS.Date)
+		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.text(f.EPSS.Date)
 	}
 	r.reportKEV = r.reportKEV || f.KnownExploited
 	v := &e.vulns[r.vuln]
@@ -337,44 +368,70 @@ func (e *Engine) pkgIndex(p *sextant.Package) uint32 {
 	return i
 }
 
+// vulnKey identifies a vulnerability's metadata as one source described it:
+// a 128-bit hash, so that the index does not keep a second copy of every
+// description.
+type vulnKey [2]uint64
+
 func (e *Engine) vulnIndex(f *sextant.Finding) uint32 {
-	var b strings.Builder
-	b.WriteString(f.VulnerabilityID)
-	b.WriteByte(0)
-	b.WriteString(f.Title)
-	b.WriteByte(0)
-	b.WriteString(f.Severity.String())
-	for _, c := range f.CVSS {
-		fmt.Fprintf(&b, "\x00%s|%s|%s|%g", c.Source, c.Version, c.Vector, c.Score)
+	var k vulnKey
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(e.seeds[i])
+		str := func(s string) {
+			h.WriteString(s)
+			h.WriteByte(0)
+		}
+		str(f.VulnerabilityID)
+		str(f.Title)
+		str(f.Description)
+		h.WriteByte(byte(f.Severity))
+		for _, c := range f.CVSS {
+			str(c.Source)
+			str(c.Version)
+			str(c.Vector)
+			str(strconv.FormatFloat(c.Score, 'g', -1, 64))
+		}
+		h.WriteByte(1)
+		for _, sv := range f.Severities {
+			str(sv.Source)
+			str(sv.Text)
+		}
+		h.WriteByte(2)
+		for _, a := range f.Aliases {
+			str(a)
+		}
+		h.WriteByte(3)
+		if len(f.References) > 0 {
+			str(f.References[0])
+		}
+		k[i] = h.Sum64()
 	}
-	for _, s := range f.Severities {
-		fmt.Fprintf(&b, "\x01%s|%s", s.Source, s.Text)
-	}
-	for _, a := range f.Aliases {
-		b.WriteString("\x02" + a)
-	}
-	b.WriteByte(0)
-	b.WriteString(f.Description)
-	k := b.String()
 	if i, ok := e.vulnByKey[k]; ok {
 		return i
 	}
-	refs := f.References
-	if len(refs) > 5 {
-		refs = refs[:5]
+	v := vulnRec{
+		id:    e.intern(f.VulnerabilityID),
+		canon: e.intern(sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)),
+		title: e.intern(f.Title),
+		desc:  e.intern(f.Description),
+		sev:   f.Severity,
 	}
-	e.vulns = append(e.vulns, vulnRec{
-		id:       e.intern(f.VulnerabilityID),
-		canon:    e.intern(sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)),
-		aliases:  slices.Clone(f.Aliases),
-		title:    e.intern(f.Title),
-		desc:     e.intern(f.Description),
-		refs:     slices.Clone(refs),
-		sev:      f.Severity,
-		sevs:     slices.Clone(f.Severities),
-		cvss:     slices.Clone(f.CVSS),
-		maturity: exploitMaturity(f.CVSS),
-	})
+	if len(f.References) > 0 {
+		// One reference is enough for a link; the report has the rest.
+		v.refs = []string{e.intern(f.References[0])}
+	}
+	for _, a := range f.Aliases {
+		v.aliases = append(v.aliases, e.intern(a))
+	}
+	for _, sv := range f.Severities {
+		v.sevs = append(v.sevs, sextant.SourcedSeverity{Source: e.intern(sv.Source), Severity: sv.Severity, Text: e.intern(sv.Text)})
+	}
+	for _, c := range f.CVSS {
+		v.cvss = append(v.cvss, sextant.CVSS{Source: e.intern(c.Source), Version: e.intern(c.Version), Vector: e.intern(c.Vector), Score: c.Score})
+	}
+	v.maturity = exploitMaturity(v.cvss)
+	e.vulns = append(e.vulns, v)
 	i := uint32(len(e.vulns) - 1)
 	e.vulnByKey[k] = i
 	return i
@@ -440,19 +497,19 @@ func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
 		Title:           v.title,
 		Package: sextant.Package{Ecosystem: p.eco, Type: p.typ, Name: p.name, Version: p.version, SourceName: p.src,
 			PURL: p.purl, Path: p.path, LayerDigest: p.layerDigest, LayerDiffID: p.layerDiffID},
-		FixState:       r.fixState,
+		FixState:       e.texts[r.fixState],
 		Severity:       v.sev,
 		Severities:     v.sevs,
 		CVSS:           v.cvss,
 		KnownExploited: r.reportKEV,
-		Location:       r.location,
+		Location:       e.texts[r.location],
 		Artifact:       e.artifacts[r.art],
 	}
-	if r.fixed != "" {
-		f.FixedVersions = strings.Split(r.fixed, "\x00")
+	if r.fixed != 0 {
+		f.FixedVersions = strings.Split(e.texts[r.fixed], "\x00")
 	}
 	if r.hasEPSS {
-		f.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: r.epssDate}
+		f.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: e.texts[r.epssDate]}
 	}
 	if full {
 		f.Description = v.desc
@@ -472,10 +529,13 @@ func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
 	in := risk.Input{
 		Severity:        v.sev,
 		CVSS:            v.cvss,
-		FixAvailable:    r.fixed != "",
+		FixAvailable:    r.fixed != 0,
 		ExploitMaturity: v.maturity,
 		Kind:            kinds[r.kind],
 		Context:         ctx,
+	}
+	if in.Kind != sextant.KindVulnerability {
+		in.RuleID = v.id
 	}
 	for _, s := range v.sevs {
 		if !strings.EqualFold(s.Source, "nvd") {
@@ -490,7 +550,7 @@ func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
 			in.KEV = &k
 		}
 	}
-	if in.KEV == nil && r.reportKEV && !e.opts.IgnoreReportIntel {
+	if in.KEV == nil && r.reportKEV && !e.opts.IgnoreReportKEV {
 		in.KEVKnown = true
 		in.KEV = &risk.KEVFact{}
 	}
@@ -499,8 +559,8 @@ func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
 			in.EPSS = &s
 		}
 	}
-	if in.EPSS == nil && r.hasEPSS && !e.opts.IgnoreReportIntel {
-		in.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: r.epssDate}
+	if in.EPSS == nil && r.hasEPSS {
+		in.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: e.texts[r.epssDate]}
 	}
 	if ctx != nil && p.name != "" {
 		for _, l := range ctx.LoadedPackages {
@@ -529,16 +589,17 @@ func (e *Engine) Finish() *Result {
 		ctx := e.context(uint32(art))
 		items := make([]fix.Item, len(idxs))
 		for j, i := range idxs {
-			s := risk.Score(e.input(i, ctx), e.opts.Weights)
+			// Factors are built only when shown: keeping them for every
+			// finding would cost more memory than the findings themselves.
+			v, p := risk.Value(e.input(i, ctx), e.opts.Weights)
 			r := &e.recs[i]
-			r.score, r.prio = float32(s.Value), uint8(s.Priority)
-			s.Factors = nil // recomputed on output; keeping them costs too much memory
-			items[j] = fix.Item{Finding: e.finding(i, false), Score: s}
+			r.score, r.prio = float32(v), uint8(p)
+			items[j] = fix.Item{Finding: e.finding(i, false), Score: sextant.Score{Value: v, Priority: p}}
 		}
 		actions := fix.Plan(items, fix.Options{BaseImageShare: e.opts.BaseImageShare, Priority: prio})
 		for k := range actions {
 			a := &actions[k]
-			top, topScore := uint32(0), float32(-1)
+			top, topScore := idxs[0], float32(-1)
 			for _, fid := range a.FindingIDs {
 				i, ok := e.byID[fingerprintBytes(fid)]
 				if !ok {
@@ -549,10 +610,10 @@ func (e *Engine) Finish() *Result {
 					top, topScore = i, e.recs[i].score
 				}
 			}
-			if topScore >= 0 {
-				a.Factors = risk.Score(e.input(top, ctx), e.opts.Weights).Factors
-			}
+			// The action's factors are its top finding's, built when
+			// shown (see Result.Explain).
 			res.Actions = append(res.Actions, *a)
+			res.top = append(res.top, top)
 		}
 	}
 	// Actions are re-pointed after sorting, so record ranks through IDs.
@@ -572,11 +633,13 @@ func (e *Engine) Finish() *Result {
 	})
 	rank := make([]uint32, len(order))
 	sorted := make([]sextant.Action, len(order))
+	top := make([]uint32, len(order))
 	for newPos, old := range order {
 		rank[old] = uint32(newPos + 1)
 		sorted[newPos] = res.Actions[old]
+		top[newPos] = res.top[old]
 	}
-	res.Actions = sorted
+	res.Actions, res.top = sorted, top
 	for i := range e.recs {
 		if a := e.recs[i].action; a > 0 {
 			e.recs[i].action = rank[a-1]

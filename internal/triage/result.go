@@ -12,10 +12,25 @@ import (
 // its score and the action that fixes it.
 type Result struct {
 	// Actions are sorted by score, highest first.
+	// Actions are sorted by score, highest first. Their Factors are empty
+	// until Explain fills them in.
 	Actions []sextant.Action
 	Summary Summary
 
-	e *Engine
+	e   *Engine
+	top []uint32 // per action, the record of its highest-scoring finding
+}
+
+// Explain returns action i with its Factors: those of its highest-scoring
+// finding. They are built on demand, as keeping them for every action of a
+// large plan costs more memory than the plan itself.
+func (r *Result) Explain(i int) sextant.Action {
+	a := r.Actions[i]
+	if i < len(r.top) {
+		t := r.top[i]
+		a.Factors = risk.Score(r.e.input(t, r.e.context(r.e.recs[t].art)), r.e.opts.Weights).Factors
+	}
+	return a
 }
 
 // Summary counts what a triage saw and decided.
@@ -99,7 +114,7 @@ func (r *Result) summarise() {
 		pc.Findings++
 		s.ByPriority[sextant.Priority(rc.prio).String()] = pc
 		s.ByKind[string(kinds[rc.kind])]++
-		if rc.reportKEV && !e.opts.IgnoreReportIntel {
+		if rc.reportKEV && !e.opts.IgnoreReportKEV {
 			s.KEVFindings++
 		} else if e.opts.KEV != nil {
 			if _, ok := e.opts.KEV(v.canon); ok {
@@ -150,8 +165,8 @@ func (r *Result) view(i uint32, full bool) *FindingView {
 		Package:          p.name,
 		Ecosystem:        p.eco,
 		InstalledVersion: p.version,
-		FixedVersion:     strings.ReplaceAll(rc.fixed, "\x00", ", "),
-		Location:         rc.location,
+		FixedVersion:     strings.ReplaceAll(e.texts[rc.fixed], "\x00", ", "),
+		Location:         e.texts[rc.location],
 		Artifact:         e.artifacts[rc.art].Name,
 		Score:            s.Value,
 		Priority:         s.Priority,
