@@ -39,7 +39,7 @@ func TestTriageExamplesTable(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, errs)
 	}
-	for _, want := range []string{"PRI", "SCORE", "log4j-core", "apt-get", "P0", "intel: KEV example"} {
+	for _, want := range []string{"PRI", "SCORE", "log4j-core", "docker build --pull", "npm install lodash@4.17.21", "intel: KEV example"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table output lacks %q:\n%s", want, out)
 		}
@@ -47,10 +47,23 @@ func TestTriageExamplesTable(t *testing.T) {
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("table output has colour codes though stdout is not a terminal")
 	}
-	// The top action is Log4Shell: KEV-listed with ransomware use, CVSS 10.
+	// Log4Shell is KEV-listed with ransomware use: its upgrade must be P0,
+	// and the first rows are P0.
 	lines := strings.Split(out, "\n")
-	if len(lines) < 2 || !strings.Contains(lines[1], "log4j-core") {
-		t.Errorf("first action = %q, want the log4j-core upgrade", lines[1])
+	if len(lines) < 2 || !strings.Contains(lines[1], " P0 ") {
+		t.Errorf("first action = %q, want a P0", lines[1])
+	}
+	found := false
+	for _, l := range lines {
+		if strings.Contains(l, "Upgrade org.apache.logging.log4j:log4j-core 2.14.1 → 2.17.1") {
+			found = true
+			if !strings.Contains(l, " P0 ") {
+				t.Errorf("log4j-core upgrade row = %q, want P0", l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no log4j-core upgrade to 2.17.1 (the version that fixes all four log4j CVEs):\n%s", out)
 	}
 }
 

@@ -68,7 +68,7 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 		for i, ai := range acts {
 			a := res.Actions[ai]
 			bw.printf("%3d  %s  %5.1f  %-*s  %s\n", i+1, c(priorityColor[a.Priority], a.Priority.String()), a.Score,
-				titleW, truncate(a.Title, titleW), fixes(a))
+				titleW, truncate(a.Title, titleW), fixes(a, res.FindingCount(ai)))
 			indent := strings.Repeat(" ", 18)
 			for _, cmd := range a.Commands {
 				// A one-line command gets a prompt; a multi-line snippet
@@ -87,7 +87,7 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 	return bw.err
 }
 
-func fixes(a sextant.Action) string {
+func fixes(a sextant.Action, findings int) string {
 	n := len(a.Vulnerabilities)
 	switch {
 	case n == 1:
@@ -95,7 +95,7 @@ func fixes(a sextant.Action) string {
 	case n > 1:
 		return fmt.Sprintf("%d vulnerabilities", n)
 	}
-	return fmt.Sprintf("%d findings", len(a.FindingIDs))
+	return fmt.Sprintf("%d findings", findings)
 }
 
 func summaryLine(res *triage.Result, shown []int, o Options) string {

@@ -12,6 +12,7 @@ package triage
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/hex"
 	"fmt"
@@ -58,13 +59,18 @@ type Options struct {
 type Engine struct {
 	opts Options
 
-	byID      map[[16]byte]uint32
 	recs      []rec
 	artByKey  map[string]uint32
 	artifacts []sextant.Artifact
 	artRecs   [][]uint32
 	pkgByKey  map[pkgRec]uint32
 	pkgs      []pkgRec
+	// lastArt caches the artifact of the previous finding: parsers emit
+	// runs of findings of one artifact.
+	lastArt    sextant.Artifact
+	lastArtIdx uint32
+	hasLastArt bool
+	single     map[uint16]uint32 // source index → its one-source set
 	vulnByKey map[vulnKey]uint32
 	seeds     [2]maphash.Seed
 	vulns     []vulnRec
@@ -99,13 +105,28 @@ type rec struct {
 	score     float32
 	kind      uint8
 	prio      uint8
+	dead      bool // merged into another record
 	reportKEV bool
 	hasEPSS   bool
 }
 
-type pkgRec struct {
-	eco, typ, name, version, src, purl, path, layerDigest, layerDiffID string
-}
+// pkgRec is a package: ecosystem, type, name, version, source name, PURL,
+// path, layer digest and layer diff ID, as indexes into Engine.texts.
+type pkgRec [9]uint32
+
+const (
+	pkgEco = iota
+	pkgType
+	pkgName
+	pkgVersion
+	pkgSrc
+	pkgPURL
+	pkgPath
+	pkgLayerDigest
+	pkgLayerDiffID
+)
+
+func (e *Engine) pkgField(r *rec, field int) string { return e.texts[e.pkgs[r.pkg][field]] }
 
 type vulnRec struct {
 	id, canon   string
@@ -133,7 +154,7 @@ func kindIndex(k sextant.Kind) uint8 {
 func New(opts Options) *Engine {
 	return &Engine{
 		opts:      opts,
-		byID:      make(map[[16]byte]uint32),
+		single:    make(map[uint16]uint32),
 		artByKey:  make(map[string]uint32),
 		pkgByKey:  make(map[pkgRec]uint32),
 		vulnByKey: make(map[vulnKey]uint32),
@@ -258,6 +279,16 @@ func (e *Engine) setIndex(set []uint16) uint32 {
 }
 
 func (e *Engine) artifactIndex(a *sextant.Artifact) uint32 {
+	if e.hasLastArt && a.Digest == e.lastArt.Digest && a.Name == e.lastArt.Name && a.Repository == e.lastArt.Repository &&
+		slices.Equal(a.Tags, e.lastArt.Tags) && len(a.Layers) == len(e.lastArt.Layers) && a.BaseLayers == e.lastArt.BaseLayers {
+		return e.lastArtIdx
+	}
+	i := e.artifactIndexSlow(a)
+	e.lastArt, e.lastArtIdx, e.hasLastArt = *a, i, true
+	return i
+}
+
+func (e *Engine) artifactIndexSlow(a *sextant.Artifact) uint32 {
 	k := a.Key()
 	if i, ok := e.artByKey[k]; ok {
 		// A second source for the same artifact may know more.
@@ -294,17 +325,21 @@ func (e *Engine) add(f *sextant.Finding, src uint16) {
 	for _, w := range f.Warnings {
 		e.warn(f.Source.File + ": " + w)
 	}
-	if i, ok := e.byID[id]; ok {
-		e.merge(&e.recs[i], f, src)
-		return
+	set, ok := e.single[src]
+	if !ok {
+		set = e.setIndex([]uint16{src})
+		e.single[src] = set
 	}
+	// Duplicates (the same finding from another scanner or another scan)
+	// are merged per artifact in Finish: a global index of fingerprints
+	// would cost more memory than the records.
 	art := e.artifactIndex(&f.Artifact)
 	r := rec{
 		id:        id,
 		art:       art,
 		pkg:       e.pkgIndex(&f.Package),
 		vuln:      e.vulnIndex(f),
-		srcSet:    e.setIndex([]uint16{src}),
+		srcSet:    set,
 		fixed:     e.text(strings.Join(f.FixedVersions, "\x00")),
 		fixState:  e.text(f.FixState),
 		location:  e.text(f.Location),
@@ -314,40 +349,65 @@ func (e *Engine) add(f *sextant.Finding, src uint16) {
 	if f.EPSS != nil {
 		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.text(f.EPSS.Date)
 	}
-	e.byID[id] = uint32(len(e.recs))
 	e.artRecs[art] = append(e.artRecs[art], uint32(len(e.recs)))
 	e.recs = append(e.recs, r)
 }
 
-// merge folds a second report of the same finding into its record: one more
-// source, and whatever the first source did not know.
-func (e *Engine) merge(r *rec, f *sextant.Finding, src uint16) {
-	set := e.sets[r.srcSet]
-	if !slices.Contains(set, src) {
-		set = append(slices.Clone(set), src)
-		slices.Sort(set)
-		r.srcSet = e.setIndex(set)
-	}
-	if r.fixed == 0 && len(f.FixedVersions) > 0 {
-		r.fixed = e.text(strings.Join(f.FixedVersions, "\x00"))
-		r.fixState = e.text(f.FixState)
-	}
-	if !r.hasEPSS && f.EPSS != nil {
-		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.text(f.EPSS.Date)
-	}
-	r.reportKEV = r.reportKEV || f.KnownExploited
-	v := &e.vulns[r.vuln]
-	if len(v.cvss) == 0 && len(f.CVSS) > 0 {
-		// Copy on write: the vulnerability record may be shared.
-		nv := *v
-		nv.cvss = f.CVSS
-		nv.maturity = exploitMaturity(f.CVSS)
-		if nv.sev == sextant.SeverityUnknown {
-			nv.sev = f.Severity
+// merge folds record b, a second report of the same finding, into a: the
+// sources of both, and whatever a's source did not know.
+func (e *Engine) merge(a, b *rec) {
+	if a.srcSet != b.srcSet {
+		set := slices.Clone(e.sets[a.srcSet])
+		for _, s := range e.sets[b.srcSet] {
+			if !slices.Contains(set, s) {
+				set = append(set, s)
+			}
 		}
-		e.vulns = append(e.vulns, nv)
-		r.vuln = uint32(len(e.vulns) - 1)
+		slices.Sort(set)
+		a.srcSet = e.setIndex(set)
 	}
+	if a.fixed == 0 && b.fixed != 0 {
+		a.fixed, a.fixState = b.fixed, b.fixState
+	}
+	if !a.hasEPSS && b.hasEPSS {
+		a.hasEPSS, a.epssP, a.epssPct, a.epssDate = true, b.epssP, b.epssPct, b.epssDate
+	}
+	a.reportKEV = a.reportKEV || b.reportKEV
+	if len(e.vulns[a.vuln].cvss) == 0 && len(e.vulns[b.vuln].cvss) > 0 {
+		a.vuln = b.vuln
+	}
+}
+
+// dedupe merges the records of one artifact that share a fingerprint and
+// returns the surviving record indexes, in first-seen order.
+func (e *Engine) dedupe(idxs []uint32) []uint32 {
+	if len(idxs) < 2 {
+		return idxs
+	}
+	sorted := slices.Clone(idxs)
+	slices.SortStableFunc(sorted, func(x, y uint32) int { return bytes.Compare(e.recs[x].id[:], e.recs[y].id[:]) })
+	drop := map[uint32]bool{}
+	for i := 1; i < len(sorted); i++ {
+		j := i - 1
+		for j >= 0 && drop[sorted[j]] {
+			j--
+		}
+		if j >= 0 && e.recs[sorted[j]].id == e.recs[sorted[i]].id {
+			e.merge(&e.recs[sorted[j]], &e.recs[sorted[i]])
+			drop[sorted[i]] = true
+			e.recs[sorted[i]].dead = true
+		}
+	}
+	if len(drop) == 0 {
+		return idxs
+	}
+	out := idxs[:0]
+	for _, i := range idxs {
+		if !drop[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func fingerprintBytes(s string) [16]byte {
@@ -357,11 +417,10 @@ func fingerprintBytes(s string) [16]byte {
 }
 
 func (e *Engine) pkgIndex(p *sextant.Package) uint32 {
-	k := pkgRec{p.Ecosystem, p.Type, p.Name, p.Version, p.SourceName, p.PURL, p.Path, p.LayerDigest, p.LayerDiffID}
+	k := pkgRec{e.text(p.Ecosystem), e.text(p.Type), e.text(p.Name), e.text(p.Version), e.text(p.SourceName), e.text(p.PURL), e.text(p.Path), e.text(p.LayerDigest), e.text(p.LayerDiffID)}
 	if i, ok := e.pkgByKey[k]; ok {
 		return i
 	}
-	k = pkgRec{e.intern(k.eco), e.intern(k.typ), e.intern(k.name), e.intern(k.version), e.intern(k.src), e.intern(k.purl), e.intern(k.path), e.intern(k.layerDigest), e.intern(k.layerDiffID)}
 	e.pkgs = append(e.pkgs, k)
 	i := uint32(len(e.pkgs) - 1)
 	e.pkgByKey[k] = i
@@ -480,7 +539,8 @@ func (e *Engine) Warnings() []Warning {
 	return out
 }
 
-// Len returns the number of distinct findings read so far.
+// Len returns the number of findings read so far, before duplicates are
+// merged.
 func (e *Engine) Len() int { return len(e.recs) }
 
 // finding expands record i into a full Finding (descriptions included only
@@ -488,6 +548,7 @@ func (e *Engine) Len() int { return len(e.recs) }
 func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
 	r := &e.recs[i]
 	p := &e.pkgs[r.pkg]
+	t := e.texts
 	v := &e.vulns[r.vuln]
 	f := &sextant.Finding{
 		ID:              hex.EncodeToString(r.id[:]),
@@ -495,8 +556,8 @@ func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
 		VulnerabilityID: v.id,
 		Aliases:         v.aliases,
 		Title:           v.title,
-		Package: sextant.Package{Ecosystem: p.eco, Type: p.typ, Name: p.name, Version: p.version, SourceName: p.src,
-			PURL: p.purl, Path: p.path, LayerDigest: p.layerDigest, LayerDiffID: p.layerDiffID},
+		Package: sextant.Package{Ecosystem: t[p[pkgEco]], Type: t[p[pkgType]], Name: t[p[pkgName]], Version: t[p[pkgVersion]],
+			SourceName: t[p[pkgSrc]], PURL: t[p[pkgPURL]], Path: t[p[pkgPath]], LayerDigest: t[p[pkgLayerDigest]], LayerDiffID: t[p[pkgLayerDiffID]]},
 		FixState:       e.texts[r.fixState],
 		Severity:       v.sev,
 		Severities:     v.sevs,
@@ -562,9 +623,9 @@ func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
 	if in.EPSS == nil && r.hasEPSS {
 		in.EPSS = &sextant.EPSS{Probability: float64(r.epssP), Percentile: float64(r.epssPct), Date: e.texts[r.epssDate]}
 	}
-	if ctx != nil && p.name != "" {
+	if name, src := e.texts[p[pkgName]], e.texts[p[pkgSrc]]; ctx != nil && name != "" {
 		for _, l := range ctx.LoadedPackages {
-			if l == p.name || (p.src != "" && l == p.src) {
+			if l == name || (src != "" && l == src) {
 				in.PackageLoaded = true
 				break
 			}
@@ -585,7 +646,12 @@ func (e *Engine) context(art uint32) *sextant.ArtifactContext {
 func (e *Engine) Finish() *Result {
 	res := &Result{e: e}
 	prio := func(v float64) sextant.Priority { return risk.PriorityFor(v, e.opts.Weights) }
-	for art, idxs := range e.artRecs {
+	for art := range e.artRecs {
+		idxs := e.dedupe(e.artRecs[art])
+		e.artRecs[art] = idxs
+		if len(idxs) == 0 {
+			continue
+		}
 		ctx := e.context(uint32(art))
 		items := make([]fix.Item, len(idxs))
 		for j, i := range idxs {
@@ -597,11 +663,15 @@ func (e *Engine) Finish() *Result {
 			items[j] = fix.Item{Finding: e.finding(i, false), Score: sextant.Score{Value: v, Priority: p}}
 		}
 		actions := fix.Plan(items, fix.Options{BaseImageShare: e.opts.BaseImageShare, Priority: prio})
+		byID := make(map[string]uint32, len(idxs))
+		for j, i := range idxs {
+			byID[items[j].Finding.ID] = i
+		}
 		for k := range actions {
 			a := &actions[k]
 			top, topScore := idxs[0], float32(-1)
 			for _, fid := range a.FindingIDs {
-				i, ok := e.byID[fingerprintBytes(fid)]
+				i, ok := byID[fid]
 				if !ok {
 					continue
 				}
@@ -610,8 +680,11 @@ func (e *Engine) Finish() *Result {
 					top, topScore = i, e.recs[i].score
 				}
 			}
-			// The action's factors are its top finding's, built when
-			// shown (see Result.Explain).
+			// The action's factors are its top finding's and its finding
+			// IDs are its records': both are built when shown (see
+			// Result.Explain), as keeping them costs more memory than the
+			// plan.
+			a.FindingIDs = nil
 			res.Actions = append(res.Actions, *a)
 			res.top = append(res.top, top)
 		}
@@ -640,9 +713,26 @@ func (e *Engine) Finish() *Result {
 		top[newPos] = res.top[old]
 	}
 	res.Actions, res.top = sorted, top
+	// Index the records by action (compressed rows: the records of action
+	// i are actRecs[actOff[i]:actOff[i+1]]).
+	res.actOff = make([]uint32, len(res.Actions)+1)
 	for i := range e.recs {
-		if a := e.recs[i].action; a > 0 {
-			e.recs[i].action = rank[a-1]
+		r := &e.recs[i]
+		if r.action > 0 && !r.dead {
+			r.action = rank[r.action-1]
+			res.actOff[r.action]++
+		}
+	}
+	for i := 1; i < len(res.actOff); i++ {
+		res.actOff[i] += res.actOff[i-1]
+	}
+	res.actRecs = make([]uint32, res.actOff[len(res.actOff)-1])
+	fill := slices.Clone(res.actOff)
+	for i := range e.recs {
+		r := &e.recs[i]
+		if r.action > 0 && !r.dead {
+			res.actRecs[fill[r.action-1]] = uint32(i)
+			fill[r.action-1]++
 		}
 	}
 	res.summarise()
@@ -651,9 +741,11 @@ func (e *Engine) Finish() *Result {
 
 // sortRecs returns record indices sorted by score, highest first.
 func (e *Engine) sortRecs() []uint32 {
-	idx := make([]uint32, len(e.recs))
-	for i := range idx {
-		idx[i] = uint32(i)
+	idx := make([]uint32, 0, len(e.recs))
+	for i := range e.recs {
+		if !e.recs[i].dead {
+			idx = append(idx, uint32(i))
+		}
 	}
 	slices.SortStableFunc(idx, func(a, b uint32) int {
 		if c := cmp.Compare(e.recs[b].score, e.recs[a].score); c != 0 {

@@ -109,7 +109,7 @@ func TestEveryFixtureReport(t *testing.T) {
 	t.Logf("%d fixture files, %d distinct findings", len(files), total)
 }
 
-type pair struct{ vuln, pkg, version string }
+type pair struct{ vuln, pkg, version, location string }
 
 // collect parses one report alone and returns its findings by
 // (vulnerability, package, version), with their fingerprints.
@@ -118,7 +118,7 @@ func collect(t *testing.T, path string) map[pair]string {
 	readFile(t, e, path)
 	out := map[pair]string{}
 	e.Finish().EachFinding(false, func(v *triage.FindingView) error {
-		out[pair{v.Vulnerability, v.Package, strings.TrimPrefix(v.InstalledVersion, "0:")}] = v.ID
+		out[pair{v.Vulnerability, v.Package, strings.TrimPrefix(v.InstalledVersion, "0:"), v.Location}] = v.ID
 		return nil
 	})
 	return out

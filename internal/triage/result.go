@@ -2,6 +2,7 @@ package triage
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/sextant-dev/sextant"
@@ -17,21 +18,31 @@ type Result struct {
 	Actions []sextant.Action
 	Summary Summary
 
-	e   *Engine
-	top []uint32 // per action, the record of its highest-scoring finding
+	e       *Engine
+	top     []uint32 // per action, the record of its highest-scoring finding
+	actOff  []uint32 // per action, where its records start in actRecs
+	actRecs []uint32
 }
 
-// Explain returns action i with its Factors: those of its highest-scoring
-// finding. They are built on demand, as keeping them for every action of a
-// large plan costs more memory than the plan itself.
+// Explain returns action i complete: with its FindingIDs, and its Factors
+// (those of its highest-scoring finding). Both are built on demand, as
+// keeping them for every action of a large plan costs more memory than the
+// plan itself; Actions[i] has them empty.
 func (r *Result) Explain(i int) sextant.Action {
 	a := r.Actions[i]
-	if i < len(r.top) {
-		t := r.top[i]
-		a.Factors = risk.Score(r.e.input(t, r.e.context(r.e.recs[t].art)), r.e.opts.Weights).Factors
+	recs := r.actRecs[r.actOff[i]:r.actOff[i+1]]
+	a.FindingIDs = make([]string, len(recs))
+	for j, ri := range recs {
+		a.FindingIDs[j] = hex.EncodeToString(r.e.recs[ri].id[:])
 	}
+	slices.Sort(a.FindingIDs)
+	t := r.top[i]
+	a.Factors = risk.Score(r.e.input(t, r.e.context(r.e.recs[t].art)), r.e.opts.Weights).Factors
 	return a
 }
+
+// FindingCount returns the number of findings action i resolves.
+func (r *Result) FindingCount(i int) int { return int(r.actOff[i+1] - r.actOff[i]) }
 
 // Summary counts what a triage saw and decided.
 type Summary struct {
@@ -95,7 +106,7 @@ type FindingView struct {
 func (r *Result) summarise() {
 	e := r.e
 	s := Summary{
-		Findings:   len(e.recs),
+		Findings:   0,
 		Actions:    len(r.Actions),
 		Artifacts:  len(e.artifacts),
 		Reports:    len(e.reports),
@@ -108,6 +119,10 @@ func (r *Result) summarise() {
 	vulns := make(map[string]struct{})
 	for i := range e.recs {
 		rc := &e.recs[i]
+		if rc.dead {
+			continue
+		}
+		s.Findings++
 		v := &e.vulns[rc.vuln]
 		vulns[v.canon] = struct{}{}
 		pc := s.ByPriority[sextant.Priority(rc.prio).String()]
@@ -154,6 +169,7 @@ func (r *Result) view(i uint32, full bool) *FindingView {
 	e := r.e
 	rc := &e.recs[i]
 	p := &e.pkgs[rc.pkg]
+	t := e.texts
 	v := &e.vulns[rc.vuln]
 	s := risk.Score(e.input(i, e.context(rc.art)), e.opts.Weights)
 	fv := &FindingView{
@@ -162,9 +178,9 @@ func (r *Result) view(i uint32, full bool) *FindingView {
 		Vulnerability:    v.canon,
 		Title:            v.title,
 		Severity:         v.sev.String(),
-		Package:          p.name,
-		Ecosystem:        p.eco,
-		InstalledVersion: p.version,
+		Package:          t[p[pkgName]],
+		Ecosystem:        t[p[pkgEco]],
+		InstalledVersion: t[p[pkgVersion]],
 		FixedVersion:     strings.ReplaceAll(e.texts[rc.fixed], "\x00", ", "),
 		Location:         e.texts[rc.location],
 		Artifact:         e.artifacts[rc.art].Name,

@@ -59,6 +59,7 @@ func Sniff(r *bufio.Reader) (string, error) {
 }
 
 func sniffBytes(head []byte) (string, error) {
+	whole := len(head) < sniffWindow
 	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
 	trimmed = bytes.TrimPrefix(trimmed, []byte("\xef\xbb\xbf"))
 	if len(trimmed) == 0 {
@@ -75,11 +76,16 @@ func sniffBytes(head []byte) (string, error) {
 	if _, err := dec.ReadToken(); err != nil {
 		return "", sextant.Errorf(sextant.EINVALID, "unknown format: invalid JSON at byte %d: %v", dec.InputOffset(), err)
 	}
+	// The whole input is in the window when it is shorter than the window:
+	// then a syntax error is the input's, not the window's edge.
 	var keys []string
 	var apiVersion, kind string
 	for dec.PeekKind() == '"' {
 		tok, err := dec.ReadToken()
 		if err != nil {
+			if whole {
+				return "", sextant.Errorf(sextant.EINVALID, "unknown format: invalid JSON at byte %d: %v", dec.InputOffset(), err)
+			}
 			break
 		}
 		key := tok.String()

@@ -105,12 +105,23 @@ func goKind(k string) string {
 // wrongKind reports a value of the wrong JSON kind where the document's
 // structure requires another.
 func (w *walker) wrongKind(name string, got jsontext.Kind, want string) error {
-	if got == 0 {
-		// PeekKind hides the error; reading the token brings it out.
+	if got == 0 || got == '}' || got == ']' {
+		// PeekKind hides a syntax error; reading the token brings it out.
 		_, err := w.dec.ReadToken()
+		if err == nil {
+			err = errors.New("unexpected " + got.String())
+		}
 		return w.fail(err)
 	}
-	return sextant.Errorf(sextant.EINVALID, "%s: %s at byte %d: want %s, got %s", op, name, w.offset(), want, kindName(got))
+	// The value starts after the separator and blanks not yet read.
+	off := w.offset()
+	for _, c := range w.dec.UnreadBuffer() {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ':' && c != ',' {
+			break
+		}
+		off++
+	}
+	return sextant.Errorf(sextant.EINVALID, "%s: %s at byte %d: want %s, got %s", op, name, off, want, kindName(got))
 }
 
 // open reads the opening delimiter of an object ('{') or array ('[').
@@ -155,27 +166,9 @@ func (w *walker) more() (bool, error) {
 // skip skips the next value.
 func (w *walker) skip() error { return w.fail(w.dec.SkipValue()) }
 
-// decode decodes the next value into v; the value is read whole first so
-// that a type error leaves the walker at the next value.
+// decode decodes the next value into v.
 func (w *walker) decode(v any) error {
-	raw, err := w.dec.ReadValue()
-	if err != nil {
-		return w.fail(err)
-	}
-	start := w.dec.InputOffset() - int64(len(raw))
-	if err := json.Unmarshal(raw, v, decodeOptions); err != nil {
-		var sem *json.SemanticError
-		if errors.As(err, &sem) {
-			sem.ByteOffset += start
-			if sem.JSONPointer != "" {
-				sem.JSONPointer = jsontext.Pointer(string(w.dec.StackPointer()) + string(sem.JSONPointer))
-			} else {
-				sem.JSONPointer = w.dec.StackPointer()
-			}
-		}
-		return w.fail(err)
-	}
-	return nil
+	return w.fail(json.UnmarshalDecode(w.dec, v))
 }
 
 // trailing reports whether non-blank input follows the document, and how

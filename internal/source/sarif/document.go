@@ -110,6 +110,7 @@ type artifactLocation struct {
 // region is the part of a file a result points at.
 type region struct {
 	StartLine int `json:"startLine"`
+	EndLine   int `json:"endLine"`
 }
 
 // logicalLocation names a location without a file; Grype writes
@@ -144,13 +145,13 @@ type invocation struct {
 // here (after the results); the Dimpact image-scanner pipeline whose
 // reports are in the fixtures adds scan time and EPSS scores.
 type runProperty struct {
-	ImageName           string       `json:"imageName"`
-	ImageID             string       `json:"imageID"`
-	RepoDigests         []string     `json:"repoDigests"`
-	RepoTags            []string     `json:"repoTags"`
-	ScanTimestamp       string       `json:"scanTimestamp"`
-	EPSSScores          []epssScore  `json:"epssScores"`
-	EPSSEnhancementDate string       `json:"epssEnhancementDate"`
+	ImageName           string      `json:"imageName"`
+	ImageID             string      `json:"imageID"`
+	RepoDigests         []string    `json:"repoDigests"`
+	RepoTags            []string    `json:"repoTags"`
+	ScanTimestamp       string      `json:"scanTimestamp"`
+	EPSSScores          []epssScore `json:"epssScores"`
+	EPSSEnhancementDate string      `json:"epssEnhancementDate"`
 }
 
 // epssScore is one entry of runProperty.EPSSScores.
