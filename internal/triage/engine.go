@@ -71,15 +71,15 @@ type Engine struct {
 	lastArtIdx uint32
 	hasLastArt bool
 	single     map[uint16]uint32 // source index → its one-source set
-	vulnByKey map[vulnKey]uint32
-	seeds     [2]maphash.Seed
-	vulns     []vulnRec
-	strs      map[string]string
-	textIdx   map[string]uint32
-	texts     []string
-	sources   []sextant.Source
-	srcSets   map[string]uint32
-	sets      [][]uint16
+	vulnByKey  map[vulnKey]uint32
+	seeds      [2]maphash.Seed
+	vulns      []vulnRec
+	strs       map[string]string
+	textIdx    map[string]uint32
+	texts      []string
+	sources    []sextant.Source
+	srcSets    map[string]uint32
+	sets       [][]uint16
 
 	reports  []sextant.ReportInfo
 	warnings map[string]int
@@ -88,12 +88,12 @@ type Engine struct {
 
 // rec is the compact form of one distinct finding.
 type rec struct {
-	id        [16]byte
-	art       uint32
-	pkg       uint32
-	vuln      uint32
-	srcSet    uint32
-	action    uint32 // index into Result.Actions + 1; 0 = none
+	id     [16]byte
+	art    uint32
+	pkg    uint32
+	vuln   uint32
+	srcSet uint32
+	action uint32 // index into Result.Actions + 1; 0 = none
 	// fixed (versions joined by "\x00"), fixState, location and epssDate
 	// are indexes into Engine.texts.
 	fixed     uint32
