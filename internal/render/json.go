@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"io"
 
 	"github.com/go-json-experiment/json"
@@ -10,83 +11,85 @@ import (
 	"github.com/sextant-dev/sextant/internal/triage"
 )
 
-// JSON writes the sextant.triage/v1 document (see docs/output.md). Findings
-// are streamed one at a time, so the output may be far larger than memory.
+// JSON writes the sextant.triage/v1 document (see docs/output.md). The
+// header, summary and actions are indented for reading; each finding is one
+// compact line, so that a million findings stay fast to write and easy to
+// grep. Actions and findings are streamed one at a time, so the output may
+// be far larger than memory.
 func JSON(w io.Writer, res *triage.Result, o Options) error {
-	enc := jsontext.NewEncoder(w, jsontext.WithIndent("  "), jsontext.WithIndentPrefix(""))
-	opts := json.JoinOptions(json.Deterministic(true), json.FormatNilSliceAsNull(false))
-	put := func(name string, v any) error {
-		if err := enc.WriteToken(jsontext.String(name)); err != nil {
-			return err
+	bw := bufio.NewWriterSize(w, 1<<16)
+	indented := json.JoinOptions(json.Deterministic(true), jsontext.WithIndent("  "), jsontext.WithIndentPrefix("  "))
+	compact := json.Deterministic(true)
+	var err error
+	raw := func(s string) {
+		if err == nil {
+			_, err = bw.WriteString(s)
 		}
-		return json.MarshalEncode(enc, v, opts)
 	}
-	if err := enc.WriteToken(jsontext.BeginObject); err != nil {
-		return err
+	value := func(v any, opts json.Options) {
+		if err == nil {
+			err = json.MarshalWrite(bw, v, opts)
+		}
 	}
-	if err := put("schema", Schema); err != nil {
-		return err
+	member := func(name string, v any) {
+		raw("  ")
+		value(name, compact)
+		raw(": ")
+		value(v, indented)
+		raw(",\n")
 	}
+	raw("{\n")
+	member("schema", Schema)
 	if o.Version != "" {
-		if err := put("sextant_version", o.Version); err != nil {
-			return err
-		}
+		member("sextant_version", o.Version)
 	}
-	if err := put("summary", res.Summary); err != nil {
-		return err
-	}
+	member("summary", res.Summary)
 	reports := res.Reports()
 	if reports == nil {
 		reports = []sextant.ReportInfo{}
 	}
-	if err := put("reports", reports); err != nil {
-		return err
-	}
+	member("reports", reports)
 	warnings := res.Warnings()
 	if warnings == nil {
 		warnings = []triage.Warning{}
 	}
-	if err := put("warnings", warnings); err != nil {
-		return err
-	}
-	// Actions are streamed too: each is explained (its factors built) as
-	// it is written.
-	if err := enc.WriteToken(jsontext.String("actions")); err != nil {
-		return err
-	}
-	if err := enc.WriteToken(jsontext.BeginArray); err != nil {
-		return err
-	}
-	for _, i := range actions(res, o) {
-		if err := json.MarshalEncode(enc, res.Explain(i), opts); err != nil {
-			return err
-		}
-	}
-	if err := enc.WriteToken(jsontext.EndArray); err != nil {
-		return err
-	}
+	member("warnings", warnings)
 	if len(o.Diffs) > 0 {
-		if err := put("diffs", o.Diffs); err != nil {
+		member("diffs", o.Diffs)
+	}
+
+	// Each action is explained (its findings and factors built) as it is
+	// written.
+	indented2 := json.JoinOptions(json.Deterministic(true), jsontext.WithIndent("  "), jsontext.WithIndentPrefix("    "))
+	raw(`  "actions": [`)
+	for n, i := range actions(res, o) {
+		if n > 0 {
+			raw(",")
+		}
+		raw("\n    ")
+		value(res.Explain(i), indented2)
+	}
+	raw("\n  ],\n")
+
+	raw(`  "findings": [`)
+	first := true
+	if err == nil {
+		err = res.EachFinding(false, func(f *triage.FindingView) error {
+			if f.Priority > o.MinPriority {
+				return nil
+			}
+			if !first {
+				raw(",")
+			}
+			first = false
+			raw("\n    ")
+			value(f, compact)
 			return err
-		}
+		})
 	}
-	if err := enc.WriteToken(jsontext.String("findings")); err != nil {
-		return err
-	}
-	if err := enc.WriteToken(jsontext.BeginArray); err != nil {
-		return err
-	}
-	err := res.EachFinding(false, func(f *triage.FindingView) error {
-		if f.Priority > o.MinPriority {
-			return nil
-		}
-		return json.MarshalEncode(enc, f, opts)
-	})
+	raw("\n  ]\n}\n")
 	if err != nil {
 		return err
 	}
-	if err := enc.WriteToken(jsontext.EndArray); err != nil {
-		return err
-	}
-	return enc.WriteToken(jsontext.EndObject)
+	return bw.Flush()
 }

@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -235,6 +236,17 @@ func TestValueMatchesScore(t *testing.T) {
 		v, p := Value(in, w)
 		if v != s.Value || p != s.Priority {
 			t.Fatalf("Value(%+v) = %v, %v; Score gives %v, %v", in, v, p, s.Value, s.Priority)
+		}
+		b := Brief(in, w)
+		if b.Value != s.Value || b.Priority != s.Priority || len(b.Factors) != len(s.Factors) {
+			t.Fatalf("Brief(%+v) = %v, %v with %d factors; Score gives %v, %v with %d", in, b.Value, b.Priority, len(b.Factors), s.Value, s.Priority, len(s.Factors))
+		}
+		for j, f := range b.Factors {
+			want := s.Factors[j]
+			want.Evidence = ""
+			if f.Name != want.Name || f.Weight != want.Weight || f.Contribution != want.Contribution || f.Evidence != "" || fmt.Sprint(f.Value) != fmt.Sprint(want.Value) {
+				t.Fatalf("Brief(%+v) factor %d = %+v, want %+v without evidence", in, j, f, want)
+			}
 		}
 	}
 }

@@ -105,20 +105,36 @@ const notApplicable = "n/a"
 // change of the running total rounded to one decimal). w is assumed valid
 // (see Weights.Validate).
 func Score(in Input, w Weights) sextant.Score {
-	return score(in, w, true)
+	return score(in, w, explainFull)
 }
+
+// Brief computes the score with its factors' names, values, weights and
+// contributions but without their evidence text: the form findings carry
+// in bulk output, where the evidence of millions of findings would dwarf
+// everything else.
+func Brief(in Input, w Weights) sextant.Score {
+	return score(in, w, explainNumbers)
+}
+
+// How much of the explanation score builds.
+const (
+	explainNone    = iota // value and priority only
+	explainNumbers        // factors without evidence
+	explainFull           // factors with evidence
+)
 
 // Value computes the same score and priority as Score without building the
 // factors and their evidence: for ranking millions of findings, whose
 // explanations are built only when shown.
 func Value(in Input, w Weights) (float64, sextant.Priority) {
-	s := score(in, w, false)
+	s := score(in, w, explainNone)
 	return s.Value, s.Priority
 }
 
-func score(in Input, w Weights, explain bool) sextant.Score {
-	s := scorer{explain: explain}
-	if explain {
+func score(in Input, w Weights, level int) sextant.Score {
+	explain := level == explainFull
+	s := scorer{explain: level >= explainNumbers, evidence: explain}
+	if s.explain {
 		s.factors = make([]sextant.Factor, 0, 14)
 	}
 	kind := in.Kind
@@ -301,7 +317,8 @@ type scorer struct {
 	total   float64
 	tenths  int64
 	factors []sextant.Factor
-	explain bool // build factors; off when only the value is wanted
+	explain  bool // build factors; off when only the value is wanted
+	evidence bool // keep the factors' evidence text
 }
 
 func (s *scorer) add(name string, value any, weight, points float64, evidence string) {
@@ -310,6 +327,9 @@ func (s *scorer) add(name string, value any, weight, points float64, evidence st
 	if !s.explain {
 		s.tenths = t
 		return
+	}
+	if !s.evidence {
+		evidence = ""
 	}
 	s.factors = append(s.factors, sextant.Factor{
 		Name:         name,
@@ -322,7 +342,7 @@ func (s *scorer) add(name string, value any, weight, points float64, evidence st
 }
 
 func (s *scorer) multiply(name string, value any, weight, m float64, evidence string) {
-	if m != 1 && s.explain {
+	if m != 1 && s.evidence {
 		evidence = fmt.Sprintf("%s; ×%.4g", evidence, m)
 	}
 	s.add(name, value, weight, s.total*(m-1), evidence)

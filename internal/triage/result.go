@@ -171,7 +171,7 @@ func (r *Result) view(i uint32, full bool) *FindingView {
 	p := &e.pkgs[rc.pkg]
 	t := e.texts
 	v := &e.vulns[rc.vuln]
-	s := risk.Score(e.input(i, e.context(rc.art)), e.opts.Weights)
+	s := risk.Brief(e.input(i, e.context(rc.art)), e.opts.Weights)
 	fv := &FindingView{
 		ID:               hex.EncodeToString(rc.id[:]),
 		Kind:             kinds[rc.kind],
