@@ -39,3 +39,19 @@ func BenchmarkTriage(b *testing.B) {
 	}
 	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "findings/s")
 }
+
+// BenchmarkTriageNoOutput measures parse, merge, score and plan alone.
+func BenchmarkTriageNoOutput(b *testing.B) {
+	data := genReport(b, 20000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := newEngine()
+		if _, err := e.Read("bench.json", bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+		e.Finish()
+	}
+	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "findings/s")
+}

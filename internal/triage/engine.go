@@ -14,13 +14,14 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/sextant-dev/sextant"
@@ -63,7 +64,7 @@ type Engine struct {
 	artByKey  map[string]uint32
 	artifacts []sextant.Artifact
 	artRecs   [][]uint32
-	pkgByKey  map[pkgRec]uint32
+	pkgByKey  map[uint64][]uint32
 	pkgs      []pkgRec
 	// lastArt caches the artifact of the previous finding: parsers emit
 	// runs of findings of one artifact.
@@ -71,8 +72,8 @@ type Engine struct {
 	lastArtIdx uint32
 	hasLastArt bool
 	single     map[uint16]uint32 // source index → its one-source set
-	vulnByKey  map[vulnKey]uint32
-	seeds      [2]maphash.Seed
+	vulnByKey  map[uint64][]uint32
+	seed       maphash.Seed
 	vulns      []vulnRec
 	strs       map[string]string
 	textIdx    map[string]uint32
@@ -156,9 +157,9 @@ func New(opts Options) *Engine {
 		opts:      opts,
 		single:    make(map[uint16]uint32),
 		artByKey:  make(map[string]uint32),
-		pkgByKey:  make(map[pkgRec]uint32),
-		vulnByKey: make(map[vulnKey]uint32),
-		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		pkgByKey:  make(map[uint64][]uint32),
+		vulnByKey: make(map[uint64][]uint32),
+		seed:      maphash.MakeSeed(),
 		strs:      make(map[string]string),
 		textIdx:   map[string]uint32{"": 0},
 		texts:     []string{""},
@@ -410,6 +411,10 @@ func (e *Engine) dedupe(idxs []uint32) []uint32 {
 	return out
 }
 
+// value returns the record's score. Scores are rounded to 0.1, which a
+// float32 keeps exactly enough to round back.
+func (r *rec) value() float64 { return math.Round(float64(r.score)*10) / 10 }
+
 func fingerprintBytes(s string) [16]byte {
 	var id [16]byte
 	hex.Decode(id[:], []byte(s))
@@ -417,57 +422,74 @@ func fingerprintBytes(s string) [16]byte {
 }
 
 func (e *Engine) pkgIndex(p *sextant.Package) uint32 {
-	k := pkgRec{e.text(p.Ecosystem), e.text(p.Type), e.text(p.Name), e.text(p.Version), e.text(p.SourceName), e.text(p.PURL), e.text(p.Path), e.text(p.LayerDigest), e.text(p.LayerDiffID)}
-	if i, ok := e.pkgByKey[k]; ok {
+	fields := [9]string{p.Ecosystem, p.Type, p.Name, p.Version, p.SourceName, p.PURL, p.Path, p.LayerDigest, p.LayerDiffID}
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, f := range fields {
+		h.WriteString(f)
+		h.WriteByte(0)
+	}
+	k := h.Sum64()
+next:
+	for _, i := range e.pkgByKey[k] {
+		for j, f := range fields {
+			if e.texts[e.pkgs[i][j]] != f {
+				continue next
+			}
+		}
 		return i
 	}
-	e.pkgs = append(e.pkgs, k)
+	var r pkgRec
+	for j, f := range fields {
+		r[j] = e.text(f)
+	}
+	e.pkgs = append(e.pkgs, r)
 	i := uint32(len(e.pkgs) - 1)
-	e.pkgByKey[k] = i
+	e.pkgByKey[k] = append(e.pkgByKey[k], i)
 	return i
 }
 
-// vulnKey identifies a vulnerability's metadata as one source described it:
-// a 128-bit hash, so that the index does not keep a second copy of every
-// description.
-type vulnKey [2]uint64
+// Vulnerability and package metadata is interned through a 64-bit hash
+// whose candidates are compared field by field, so a hash collision can
+// never merge two different records.
 
 func (e *Engine) vulnIndex(f *sextant.Finding) uint32 {
-	var k vulnKey
-	for i := range k {
-		var h maphash.Hash
-		h.SetSeed(e.seeds[i])
-		str := func(s string) {
-			h.WriteString(s)
-			h.WriteByte(0)
-		}
-		str(f.VulnerabilityID)
-		str(f.Title)
-		str(f.Description)
-		h.WriteByte(byte(f.Severity))
-		for _, c := range f.CVSS {
-			str(c.Source)
-			str(c.Version)
-			str(c.Vector)
-			str(strconv.FormatFloat(c.Score, 'g', -1, 64))
-		}
-		h.WriteByte(1)
-		for _, sv := range f.Severities {
-			str(sv.Source)
-			str(sv.Text)
-		}
-		h.WriteByte(2)
-		for _, a := range f.Aliases {
-			str(a)
-		}
-		h.WriteByte(3)
-		if len(f.References) > 0 {
-			str(f.References[0])
-		}
-		k[i] = h.Sum64()
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	str := func(s string) {
+		h.WriteString(s)
+		h.WriteByte(0)
 	}
-	if i, ok := e.vulnByKey[k]; ok {
-		return i
+	str(f.VulnerabilityID)
+	str(f.Title)
+	str(f.Description)
+	h.WriteByte(byte(f.Severity))
+	for _, c := range f.CVSS {
+		str(c.Source)
+		str(c.Version)
+		str(c.Vector)
+		var buf [8]byte
+		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(c.Score))
+		h.Write(buf[:])
+	}
+	h.WriteByte(1)
+	for _, sv := range f.Severities {
+		str(sv.Source)
+		str(sv.Text)
+	}
+	h.WriteByte(2)
+	for _, a := range f.Aliases {
+		str(a)
+	}
+	h.WriteByte(3)
+	if len(f.References) > 0 {
+		str(f.References[0])
+	}
+	k := h.Sum64()
+	for _, i := range e.vulnByKey[k] {
+		if e.sameVuln(&e.vulns[i], f) {
+			return i
+		}
 	}
 	v := vulnRec{
 		id:    e.intern(f.VulnerabilityID),
@@ -492,8 +514,31 @@ func (e *Engine) vulnIndex(f *sextant.Finding) uint32 {
 	v.maturity = exploitMaturity(v.cvss)
 	e.vulns = append(e.vulns, v)
 	i := uint32(len(e.vulns) - 1)
-	e.vulnByKey[k] = i
+	e.vulnByKey[k] = append(e.vulnByKey[k], i)
 	return i
+}
+
+// sameVuln reports whether v records exactly f's vulnerability metadata.
+func (e *Engine) sameVuln(v *vulnRec, f *sextant.Finding) bool {
+	if v.id != f.VulnerabilityID || v.title != f.Title || v.desc != f.Description || v.sev != f.Severity ||
+		len(v.cvss) != len(f.CVSS) || len(v.sevs) != len(f.Severities) || !slices.Equal(v.aliases, f.Aliases) {
+		return false
+	}
+	for i, c := range f.CVSS {
+		if v.cvss[i] != c {
+			return false
+		}
+	}
+	for i, sv := range f.Severities {
+		if v.sevs[i] != sv {
+			return false
+		}
+	}
+	ref := ""
+	if len(f.References) > 0 {
+		ref = f.References[0]
+	}
+	return (len(v.refs) == 0 && ref == "") || (len(v.refs) > 0 && v.refs[0] == ref)
 }
 
 // exploitMaturity reads the Exploit Maturity metric from CVSS vectors:

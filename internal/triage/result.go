@@ -156,14 +156,21 @@ func (r *Result) Warnings() []Warning { return r.e.Warnings() }
 // built afresh for each call (factors are recomputed), so fn may keep it.
 // With full set, Description and References are filled in.
 func (r *Result) EachFinding(full bool, fn func(*FindingView) error) error {
-	e := r.e
-	for _, i := range e.sortRecs() {
-		if err := fn(r.view(i, full)); err != nil {
+	for _, i := range r.Order() {
+		if err := fn(r.View(i, full)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Order returns the handles of every finding, highest score first, for
+// View. Writers that build views in parallel use it; View may be called
+// from several goroutines at once.
+func (r *Result) Order() []uint32 { return r.e.sortRecs() }
+
+// View builds the view of the finding with handle i (from Order).
+func (r *Result) View(i uint32, full bool) *FindingView { return r.view(i, full) }
 
 func (r *Result) view(i uint32, full bool) *FindingView {
 	e := r.e
