@@ -195,6 +195,7 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 	}
 	prog.done()
 	res := eng.Finish()
+	defer res.Close()
 	res.Summary.Intel = status
 	for _, w := range res.Warnings() {
 		if w.Count > 1 {
@@ -234,6 +235,9 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 		if err != nil {
 			return fmt.Errorf("write %s output: %v", f.output, err)
 		}
+	}
+	if err := res.Err(); err != nil {
+		return err
 	}
 	if failOn != nil {
 		n := 0

@@ -28,7 +28,7 @@ func Markdown(w io.Writer, res *triage.Result, o Options) error {
 	bw.printf("| # | Priority | Score | Action | Fixes |\n|---:|:---:|---:|---|---|\n")
 	for i, ai := range acts {
 		a := res.Actions[ai]
-		bw.printf("| %d | %s | %.1f | %s | %s |\n", i+1, a.Priority, a.Score, cell(a.Title), cell(fixes(a, res.FindingCount(ai))))
+		bw.printf("| %d | %s | %.1f | %s | %s |\n", i+1, a.Priority, a.Score, cell(a.Title), cell(fixes(res.Vulnerabilities(ai), res.FindingCount(ai))))
 	}
 	for i, ai := range acts {
 		a := res.Explain(ai)

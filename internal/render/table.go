@@ -68,7 +68,7 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 		for i, ai := range acts {
 			a := res.Actions[ai]
 			bw.printf("%3d  %s  %5.1f  %-*s  %s\n", i+1, c(priorityColor[a.Priority], a.Priority.String()), a.Score,
-				titleW, truncate(a.Title, titleW), fixes(a, res.FindingCount(ai)))
+				titleW, truncate(a.Title, titleW), fixes(res.Vulnerabilities(ai), res.FindingCount(ai)))
 			indent := strings.Repeat(" ", 18)
 			for _, cmd := range a.Commands {
 				// A one-line command gets a prompt; a multi-line snippet
@@ -87,11 +87,11 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 	return bw.err
 }
 
-func fixes(a sextant.Action, findings int) string {
-	n := len(a.Vulnerabilities)
+func fixes(vulns []string, findings int) string {
+	n := len(vulns)
 	switch {
 	case n == 1:
-		return a.Vulnerabilities[0]
+		return vulns[0]
 	case n > 1:
 		return fmt.Sprintf("%d vulnerabilities", n)
 	}

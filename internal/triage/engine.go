@@ -53,6 +53,9 @@ type Options struct {
 	Context func(sextant.Artifact) *sextant.ArtifactContext
 	// BaseImageShare is passed to the fix planner.
 	BaseImageShare float64
+	// MemoryRecords is how many finding records stay in memory before the
+	// rest go to a temporary file (0: 256k, about 19 MB).
+	MemoryRecords int
 }
 
 // Engine accumulates findings from reports and produces a Result. It is
@@ -60,11 +63,12 @@ type Options struct {
 type Engine struct {
 	opts Options
 
-	recs      []rec
+	recs      *recStore
 	artByKey  map[string]uint32
 	artifacts []sextant.Artifact
 	artRecs   [][]uint32
-	pkgByKey  map[uint64][]uint32
+	pkgByKey  map[uint64]uint32
+	pkgMore   map[uint64][]uint32
 	pkgs      []pkgRec
 	// lastArt caches the artifact of the previous finding: parsers emit
 	// runs of findings of one artifact.
@@ -156,8 +160,10 @@ func New(opts Options) *Engine {
 	return &Engine{
 		opts:      opts,
 		single:    make(map[uint16]uint32),
+		recs:      newRecStore(opts.MemoryRecords),
 		artByKey:  make(map[string]uint32),
-		pkgByKey:  make(map[uint64][]uint32),
+		pkgByKey:  make(map[uint64]uint32),
+		pkgMore:   make(map[uint64][]uint32),
 		vulnByKey: make(map[uint64][]uint32),
 		seed:      maphash.MakeSeed(),
 		strs:      make(map[string]string),
@@ -204,14 +210,39 @@ func (e *Engine) Read(name string, r io.Reader) (sextant.ReportInfo, error) {
 	if !ok {
 		return sextant.ReportInfo{}, sextant.Errorf(sextant.EINVALID, "%s: detected format %s, but no parser is configured for it", name, format)
 	}
-	srcIdx := -1
-	info, err := parse(in, name, func(f *sextant.Finding) error {
-		if srcIdx < 0 || e.sources[srcIdx] != f.Source {
-			srcIdx = e.sourceIndex(f.Source)
+	// The parser and the merging of its findings into the records run on
+	// two goroutines, handing over batches: decoding JSON and interning
+	// findings take about equal time. The adder stops when the channel
+	// closes; Read waits for it before it looks at the engine again.
+	batches := make(chan []*sextant.Finding, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srcIdx := -1
+		for batch := range batches {
+			for _, f := range batch {
+				if srcIdx < 0 || e.sources[srcIdx] != f.Source {
+					srcIdx = e.sourceIndex(f.Source)
+				}
+				e.add(f, uint16(srcIdx))
+			}
 		}
-		e.add(f, uint16(srcIdx))
+	}()
+	const batchLen = 256
+	batch := make([]*sextant.Finding, 0, batchLen)
+	info, err := parse(in, name, func(f *sextant.Finding) error {
+		batch = append(batch, f)
+		if len(batch) == batchLen {
+			batches <- batch
+			batch = make([]*sextant.Finding, 0, batchLen)
+		}
 		return nil
 	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-done
 	info.Source.File = name
 	for _, w := range info.Warnings {
 		e.warn(name + ": " + w)
@@ -350,8 +381,7 @@ func (e *Engine) add(f *sextant.Finding, src uint16) {
 	if f.EPSS != nil {
 		r.hasEPSS, r.epssP, r.epssPct, r.epssDate = true, float32(f.EPSS.Probability), float32(f.EPSS.Percentile), e.text(f.EPSS.Date)
 	}
-	e.artRecs[art] = append(e.artRecs[art], uint32(len(e.recs)))
-	e.recs = append(e.recs, r)
+	e.artRecs[art] = append(e.artRecs[art], e.recs.append(r))
 }
 
 // merge folds record b, a second report of the same finding, into a: the
@@ -385,19 +415,28 @@ func (e *Engine) dedupe(idxs []uint32) []uint32 {
 	if len(idxs) < 2 {
 		return idxs
 	}
-	sorted := slices.Clone(idxs)
-	slices.SortStableFunc(sorted, func(x, y uint32) int { return bytes.Compare(e.recs[x].id[:], e.recs[y].id[:]) })
+	type idRec struct {
+		id [16]byte
+		i  uint32
+	}
+	sorted := make([]idRec, len(idxs))
+	for k, i := range idxs {
+		sorted[k] = idRec{e.recs.get(i).id, i}
+	}
+	slices.SortStableFunc(sorted, func(x, y idRec) int { return bytes.Compare(x.id[:], y.id[:]) })
 	drop := map[uint32]bool{}
-	for i := 1; i < len(sorted); i++ {
-		j := i - 1
-		for j >= 0 && drop[sorted[j]] {
-			j--
+	keep := 0 // the record the run of equal fingerprints merges into
+	for k := 1; k < len(sorted); k++ {
+		if sorted[k].id != sorted[keep].id {
+			keep = k
+			continue
 		}
-		if j >= 0 && e.recs[sorted[j]].id == e.recs[sorted[i]].id {
-			e.merge(&e.recs[sorted[j]], &e.recs[sorted[i]])
-			drop[sorted[i]] = true
-			e.recs[sorted[i]].dead = true
-		}
+		a, b := e.recs.get(sorted[keep].i), e.recs.get(sorted[k].i)
+		e.merge(&a, &b)
+		b.dead = true
+		e.recs.put(sorted[keep].i, a)
+		e.recs.put(sorted[k].i, b)
+		drop[sorted[k].i] = true
 	}
 	if len(drop) == 0 {
 		return idxs
@@ -430,14 +469,24 @@ func (e *Engine) pkgIndex(p *sextant.Package) uint32 {
 		h.WriteByte(0)
 	}
 	k := h.Sum64()
-next:
-	for _, i := range e.pkgByKey[k] {
+	same := func(i uint32) bool {
 		for j, f := range fields {
 			if e.texts[e.pkgs[i][j]] != f {
-				continue next
+				return false
 			}
 		}
-		return i
+		return true
+	}
+	// Most hashes have one package; the rare collisions go to pkgMore.
+	if i, ok := e.pkgByKey[k]; ok {
+		if same(i) {
+			return i
+		}
+		for _, i := range e.pkgMore[k] {
+			if same(i) {
+				return i
+			}
+		}
 	}
 	var r pkgRec
 	for j, f := range fields {
@@ -445,7 +494,11 @@ next:
 	}
 	e.pkgs = append(e.pkgs, r)
 	i := uint32(len(e.pkgs) - 1)
-	e.pkgByKey[k] = append(e.pkgByKey[k], i)
+	if _, ok := e.pkgByKey[k]; ok {
+		e.pkgMore[k] = append(e.pkgMore[k], i)
+	} else {
+		e.pkgByKey[k] = i
+	}
 	return i
 }
 
@@ -586,12 +639,11 @@ func (e *Engine) Warnings() []Warning {
 
 // Len returns the number of findings read so far, before duplicates are
 // merged.
-func (e *Engine) Len() int { return len(e.recs) }
+func (e *Engine) Len() int { return e.recs.len() }
 
 // finding expands record i into a full Finding (descriptions included only
 // when full is set).
-func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
-	r := &e.recs[i]
+func (e *Engine) finding(r *rec, full bool) *sextant.Finding {
 	p := &e.pkgs[r.pkg]
 	t := e.texts
 	v := &e.vulns[r.vuln]
@@ -628,8 +680,7 @@ func (e *Engine) finding(i uint32, full bool) *sextant.Finding {
 }
 
 // input builds the risk model's input for record i.
-func (e *Engine) input(i uint32, ctx *sextant.ArtifactContext) risk.Input {
-	r := &e.recs[i]
+func (e *Engine) input(r *rec, ctx *sextant.ArtifactContext) risk.Input {
 	v := &e.vulns[r.vuln]
 	p := &e.pkgs[r.pkg]
 	in := risk.Input{
@@ -702,10 +753,11 @@ func (e *Engine) Finish() *Result {
 		for j, i := range idxs {
 			// Factors are built only when shown: keeping them for every
 			// finding would cost more memory than the findings themselves.
-			v, p := risk.Value(e.input(i, ctx), e.opts.Weights)
-			r := &e.recs[i]
+			r := e.recs.get(i)
+			v, p := risk.Value(e.input(&r, ctx), e.opts.Weights)
 			r.score, r.prio = float32(v), uint8(p)
-			items[j] = fix.Item{Finding: e.finding(i, false), Score: sextant.Score{Value: v, Priority: p}}
+			e.recs.put(i, r)
+			items[j] = fix.Item{Finding: e.finding(&r, false), Score: sextant.Score{Value: v, Priority: p}}
 		}
 		actions := fix.Plan(items, fix.Options{BaseImageShare: e.opts.BaseImageShare, Priority: prio})
 		byID := make(map[string]uint32, len(idxs))
@@ -720,16 +772,18 @@ func (e *Engine) Finish() *Result {
 				if !ok {
 					continue
 				}
-				e.recs[i].action = uint32(len(res.Actions) + 1)
-				if e.recs[i].score > topScore {
-					top, topScore = i, e.recs[i].score
+				r := e.recs.get(i)
+				r.action = uint32(len(res.Actions) + 1)
+				e.recs.put(i, r)
+				if r.score > topScore {
+					top, topScore = i, r.score
 				}
 			}
-			// The action's factors are its top finding's and its finding
-			// IDs are its records': both are built when shown (see
-			// Result.Explain), as keeping them costs more memory than the
-			// plan.
-			a.FindingIDs = nil
+			// The action's factors are its top finding's, and its finding
+			// IDs and vulnerabilities are its records': all are built when
+			// shown (see Result.Explain), as keeping them costs more
+			// memory than the plan.
+			a.FindingIDs, a.Vulnerabilities = nil, nil
 			res.Actions = append(res.Actions, *a)
 			res.top = append(res.top, top)
 		}
@@ -761,42 +815,53 @@ func (e *Engine) Finish() *Result {
 	// Index the records by action (compressed rows: the records of action
 	// i are actRecs[actOff[i]:actOff[i+1]]).
 	res.actOff = make([]uint32, len(res.Actions)+1)
-	for i := range e.recs {
-		r := &e.recs[i]
+	e.recs.scan(true, func(_ uint32, r *rec) {
 		if r.action > 0 && !r.dead {
 			r.action = rank[r.action-1]
 			res.actOff[r.action]++
 		}
-	}
+	})
 	for i := 1; i < len(res.actOff); i++ {
 		res.actOff[i] += res.actOff[i-1]
 	}
 	res.actRecs = make([]uint32, res.actOff[len(res.actOff)-1])
 	fill := slices.Clone(res.actOff)
-	for i := range e.recs {
-		r := &e.recs[i]
+	e.recs.scan(false, func(i uint32, r *rec) {
 		if r.action > 0 && !r.dead {
-			res.actRecs[fill[r.action-1]] = uint32(i)
+			res.actRecs[fill[r.action-1]] = i
 			fill[r.action-1]++
 		}
-	}
+	})
 	res.summarise()
+	if err := e.recs.failure(); err != nil {
+		res.err = err
+	}
 	return res
 }
 
-// sortRecs returns record indices sorted by score, highest first.
+// sortRecs returns record indices sorted by score, highest first (ties:
+// by action rank, then first seen).
 func (e *Engine) sortRecs() []uint32 {
-	idx := make([]uint32, 0, len(e.recs))
-	for i := range e.recs {
-		if !e.recs[i].dead {
-			idx = append(idx, uint32(i))
-		}
+	type key struct {
+		score  float32
+		action uint32
+		i      uint32
 	}
-	slices.SortStableFunc(idx, func(a, b uint32) int {
-		if c := cmp.Compare(e.recs[b].score, e.recs[a].score); c != 0 {
+	keys := make([]key, 0, e.recs.len())
+	e.recs.scan(false, func(i uint32, r *rec) {
+		if !r.dead {
+			keys = append(keys, key{r.score, r.action, i})
+		}
+	})
+	slices.SortStableFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(e.recs[a].action, e.recs[b].action)
+		return cmp.Compare(a.action, b.action)
 	})
+	idx := make([]uint32, len(keys))
+	for k := range keys {
+		idx[k] = keys[k].i
+	}
 	return idx
 }

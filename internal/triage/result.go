@@ -22,23 +22,49 @@ type Result struct {
 	top     []uint32 // per action, the record of its highest-scoring finding
 	actOff  []uint32 // per action, where its records start in actRecs
 	actRecs []uint32
+	err     error
 }
 
-// Explain returns action i complete: with its FindingIDs, and its Factors
-// (those of its highest-scoring finding). Both are built on demand, as
-// keeping them for every action of a large plan costs more memory than the
-// plan itself; Actions[i] has them empty.
+// Err reports a failure of the temporary storage that holds the findings of
+// very large triages (a full disk); the result is then incomplete.
+func (r *Result) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.e.recs.failure()
+}
+
+// Close releases the temporary storage of the findings.
+func (r *Result) Close() error { return r.e.recs.close() }
+
+// Explain returns action i complete: with its FindingIDs, Vulnerabilities
+// and Factors (those of its highest-scoring finding). They are built on
+// demand, as keeping them for every action of a large plan costs more
+// memory than the plan itself; Actions[i] has them empty.
 func (r *Result) Explain(i int) sextant.Action {
 	a := r.Actions[i]
+	a.Vulnerabilities = r.Vulnerabilities(i)
 	recs := r.actRecs[r.actOff[i]:r.actOff[i+1]]
 	a.FindingIDs = make([]string, len(recs))
 	for j, ri := range recs {
-		a.FindingIDs[j] = hex.EncodeToString(r.e.recs[ri].id[:])
+		rc := r.e.recs.peek(ri)
+		a.FindingIDs[j] = hex.EncodeToString(rc.id[:])
 	}
 	slices.Sort(a.FindingIDs)
-	t := r.top[i]
-	a.Factors = risk.Score(r.e.input(t, r.e.context(r.e.recs[t].art)), r.e.opts.Weights).Factors
+	top := r.e.recs.peek(r.top[i])
+	a.Factors = risk.Score(r.e.input(&top, r.e.context(top.art)), r.e.opts.Weights).Factors
 	return a
+}
+
+// Vulnerabilities returns the sorted canonical IDs of the vulnerabilities
+// (or checks, or secret rules) that action i resolves.
+func (r *Result) Vulnerabilities(i int) []string {
+	var out []string
+	for _, ri := range r.actRecs[r.actOff[i]:r.actOff[i+1]] {
+		rc := r.e.recs.peek(ri)
+		out = append(out, r.e.vulns[rc.vuln].canon)
+	}
+	return sextant.SortStrings(out)
 }
 
 // FindingCount returns the number of findings action i resolves.
@@ -94,9 +120,11 @@ type FindingView struct {
 	Artifact         string           `json:"artifact"`
 	Score            float64          `json:"score"`
 	Priority         sextant.Priority `json:"priority"`
-	Factors          []sextant.Factor `json:"factors"`
-	ActionID         string           `json:"action_id,omitempty"`
-	Sources          []sextant.Source `json:"sources"`
+	// Factors are the factors that moved the score (non-zero
+	// contribution), without their evidence text: they add up to Score.
+	Factors  []sextant.Factor `json:"factors"`
+	ActionID string           `json:"action_id,omitempty"`
+	Sources  []sextant.Source `json:"sources"`
 
 	// Description and References are filled in only when asked for.
 	Description string   `json:"-"`
@@ -117,10 +145,9 @@ func (r *Result) summarise() {
 		s.ByPriority[p.String()] = PriorityCount{}
 	}
 	vulns := make(map[string]struct{})
-	for i := range e.recs {
-		rc := &e.recs[i]
+	e.recs.scan(false, func(_ uint32, rc *rec) {
 		if rc.dead {
-			continue
+			return
 		}
 		s.Findings++
 		v := &e.vulns[rc.vuln]
@@ -136,7 +163,7 @@ func (r *Result) summarise() {
 				s.KEVFindings++
 			}
 		}
-	}
+	})
 	for _, a := range r.Actions {
 		pc := s.ByPriority[a.Priority.String()]
 		pc.Actions++
@@ -174,11 +201,12 @@ func (r *Result) View(i uint32, full bool) *FindingView { return r.view(i, full)
 
 func (r *Result) view(i uint32, full bool) *FindingView {
 	e := r.e
-	rc := &e.recs[i]
+	rec := e.recs.peek(i)
+	rc := &rec
 	p := &e.pkgs[rc.pkg]
 	t := e.texts
 	v := &e.vulns[rc.vuln]
-	s := risk.Brief(e.input(i, e.context(rc.art)), e.opts.Weights)
+	s := risk.Brief(e.input(rc, e.context(rc.art)), e.opts.Weights)
 	fv := &FindingView{
 		ID:               hex.EncodeToString(rc.id[:]),
 		Kind:             kinds[rc.kind],
@@ -193,7 +221,7 @@ func (r *Result) view(i uint32, full bool) *FindingView {
 		Artifact:         e.artifacts[rc.art].Name,
 		Score:            s.Value,
 		Priority:         s.Priority,
-		Factors:          s.Factors,
+		Factors:          contributing(s.Factors),
 	}
 	if v.id != v.canon {
 		fv.Aliases = append(fv.Aliases, v.id)
@@ -223,4 +251,18 @@ func (r *Result) Artifact(name string) (sextant.Artifact, bool) {
 		}
 	}
 	return sextant.Artifact{}, false
+}
+
+// contributing returns the factors that moved the score. A finding lists
+// only these; its action lists every factor with its evidence (Explain).
+// With a dozen factors per finding, most of them neutral, the full list
+// made up most of a large report's output.
+func contributing(fs []sextant.Factor) []sextant.Factor {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Contribution != 0 {
+			out = append(out, f)
+		}
+	}
+	return out
 }
