@@ -314,9 +314,9 @@ func PriorityFor(value float64, w Weights) sextant.Priority {
 // contributions telescope to exactly the rounded final value, and rounding
 // stays monotonic.
 type scorer struct {
-	total   float64
-	tenths  int64
-	factors []sextant.Factor
+	total    float64
+	tenths   int64
+	factors  []sextant.Factor
 	explain  bool // build factors; off when only the value is wanted
 	evidence bool // keep the factors' evidence text
 }
