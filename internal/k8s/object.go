@@ -21,6 +21,9 @@ type Source struct {
 	Item int `json:"item,omitempty"`
 	// Line is the 1-based line where the document starts in File.
 	Line int `json:"line,omitempty"`
+	// Template is the chart template a rendered Helm document came from,
+	// as its "# Source: chart/templates/x.yaml" comment names it.
+	Template string `json:"template,omitempty"`
 	// Cluster names the cluster (kubeconfig context) for live objects.
 	Cluster string `json:"cluster,omitempty"`
 }

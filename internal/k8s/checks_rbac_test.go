@@ -1,0 +1,224 @@
+package k8s
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const sxtRole = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: %s
+metadata:
+  name: r
+  namespace: ns
+rules:
+%s`
+
+func sxtRoleYAML(kind, rules string) string {
+	return strings.Replace(strings.Replace(sxtRole, "%s", kind, 1), "%s", rules, 1)
+}
+
+func TestRBACChecks(t *testing.T) {
+	tests := []struct {
+		name  string
+		check string
+		yaml  string
+		want  []string
+	}{
+		{"wildcard verbs", CheckRBACWildcard, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [pods]
+  verbs: ["*"]`), []string{"SX-K8S-101 Role/ns/r"}},
+		{"wildcard everything", CheckRBACWildcard, sxtRoleYAML("ClusterRole", `- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]`), []string{"SX-K8S-101 ClusterRole/ns/r"}},
+		{"no wildcard", CheckRBACWildcard, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list]`), nil},
+		{"secrets cluster-wide", CheckRBACSecrets, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [secrets, configmaps]
+  verbs: [list]`), []string{"SX-K8S-102 ClusterRole/ns/r"}},
+		{"secrets in a Role", CheckRBACSecrets, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]`), nil},
+		{"secrets create only", CheckRBACSecrets, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]`), nil},
+		{"pods/exec", CheckRBACPodExec, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [pods, pods/exec]
+  verbs: [create]`), []string{"SX-K8S-103 Role/ns/r"}},
+		{"pods/attach via verb wildcard", CheckRBACPodExec, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [pods/attach]
+  verbs: ["*"]`), []string{"SX-K8S-103 Role/ns/r"}},
+		{"pods/log only", CheckRBACPodExec, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]`), nil},
+		{"create deployments", CheckRBACCreateWorkloads, sxtRoleYAML("Role", `- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [create, update]`), []string{"SX-K8S-104 Role/ns/r"}},
+		{"create pods", CheckRBACCreateWorkloads, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [pods]
+  verbs: [create]`), []string{"SX-K8S-104 ClusterRole/ns/r"}},
+		{"deployments in the wrong group", CheckRBACCreateWorkloads, sxtRoleYAML("Role", `- apiGroups: [""]
+  resources: [deployments]
+  verbs: [create]`), nil},
+		{"escalate", CheckRBACEscalate, sxtRoleYAML("ClusterRole", `- apiGroups: [rbac.authorization.k8s.io]
+  resources: [clusterroles]
+  verbs: [escalate]`), []string{"SX-K8S-105 ClusterRole/ns/r"}},
+		{"impersonate", CheckRBACEscalate, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [users, groups]
+  verbs: [impersonate]`), []string{"SX-K8S-105 ClusterRole/ns/r"}},
+		{"read roles", CheckRBACEscalate, sxtRoleYAML("ClusterRole", `- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles]
+  verbs: [get]`), nil},
+		{"nodes/proxy", CheckRBACNodeProxy, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [nodes/proxy]
+  verbs: [get]`), []string{"SX-K8S-106 ClusterRole/ns/r"}},
+		{"nodes/metrics", CheckRBACNodeProxy, sxtRoleYAML("ClusterRole", `- apiGroups: [""]
+  resources: [nodes/metrics]
+  verbs: [get]`), nil},
+		{"cluster-admin binding", CheckRBACClusterAdmin, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b, namespace: ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: User, name: alice}]`, []string{"SX-K8S-107 RoleBinding/ns/b"}},
+		{"Role named cluster-admin", CheckRBACClusterAdmin, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b, namespace: ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cluster-admin}
+subjects: [{kind: User, name: alice}]`, nil},
+		{"default SA bound", CheckRBACDefaultSA, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b, namespace: ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects: [{kind: ServiceAccount, name: default}]`, []string{"SX-K8S-108 RoleBinding/ns/b"}},
+		{"dedicated SA bound", CheckRBACDefaultSA, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b, namespace: ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects: [{kind: ServiceAccount, name: web}]`, nil},
+		{"anonymous", CheckRBACAnonymous, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- {kind: User, name: system:anonymous}
+- {kind: Group, name: system:unauthenticated}`, []string{"SX-K8S-109 ClusterRoleBinding/b", "SX-K8S-109 ClusterRoleBinding/b"}},
+		{"named group", CheckRBACAnonymous, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: Group, name: sre}]`, nil},
+		{"unbound SA", CheckRBACAutomountToken, `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: ns}`, []string{"SX-K8S-110 ServiceAccount/ns/web"}},
+		{"unbound SA automount true", CheckRBACAutomountToken, `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: ns}
+automountServiceAccountToken: true`, []string{"SX-K8S-110 ServiceAccount/ns/web"}},
+		{"unbound SA automount off", CheckRBACAutomountToken, `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: ns}
+automountServiceAccountToken: false`, nil},
+		{"bound SA", CheckRBACAutomountToken, `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: ns}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: web, namespace: ns}]`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := sxtInventory(t, tt.yaml)
+			c := sxtCheck(t, tt.check)
+			got := sxtRun(inv, c)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Run(%s) = %v, want %v (-want +got):\n%s", tt.check, got, tt.want, diff)
+			}
+			sxtVerifyAll(t, inv, c)
+		})
+	}
+}
+
+// sxtVerifyAll verifies every fix the check proposes on the inventory, and
+// checks that fix-less violations say why in their message.
+func sxtVerifyAll(t *testing.T, inv *Inventory, c Check) {
+	t.Helper()
+	for _, o := range inv.Objects {
+		if !checkApplies(c, o) {
+			continue
+		}
+		for _, v := range c.Run(o, inv) {
+			if v.Message == "" || v.Evidence == "" {
+				t.Errorf("%s on %s: violation without message or evidence: %+v", c.ID, o.Ref(), v)
+			}
+			if v.Fix == nil {
+				continue
+			}
+			if err := verify(o, v.Fix, c, inv); err != nil {
+				t.Errorf("verify(%s, %s) = %v, want nil", o.Ref(), c.ID, err)
+			}
+			if !CreatesObject(v.Fix) {
+				if _, err := KubectlPatch(o, v.Fix); err != nil {
+					t.Errorf("KubectlPatch(%s, %s) = %v, want nil", o.Ref(), c.ID, err)
+				}
+			}
+		}
+	}
+}
+
+// TestRBACFixtures runs every check on the shared RBAC manifests.
+func TestRBACFixtures(t *testing.T) {
+	tests := []struct {
+		file []string
+		want []string
+	}{
+		{[]string{"k8s", "polaris", "clusterrolebinding-cluster-admin-failure.yaml"}, []string{"SX-K8S-107 ClusterRoleBinding/test"}},
+		{[]string{"k8s", "polaris", "clusterrolebinding-wildcards-failure.yaml"}, []string{"SX-K8S-101 ClusterRole/test"}},
+		{[]string{"k8s", "kubernetes-goat", "pwnchart-clusterrole.yaml"}, []string{"SX-K8S-101 ClusterRole/all-your-base"}},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.file[len(tt.file)-1]), func(t *testing.T) {
+			inv := sxtInventory(t, sxtReadFixture(t, tt.file...))
+			var got []string
+			for _, c := range append(RBACChecks(), NetworkChecks()...) {
+				got = append(got, sxtRun(inv, c)...)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("checks(%s) = %v, want %v (-want +got):\n%s", tt.file, got, tt.want, diff)
+			}
+		})
+	}
+}
+
+// TestPwnchartBinding: the chart's binding is a Helm template whose subject
+// is "{{ .Values.name }}"; unrendered it is not valid YAML for a subject, so
+// the wildcard ClusterRole is what sextant reports.
+func TestPwnchartBinding(t *testing.T) {
+	text := sxtReadFixture(t, "k8s", "kubernetes-goat", "pwnchart-clusterrolebinding.yaml")
+	rendered := strings.NewReplacer("{{ .Values.namespace }}", "goat", "{{ .Values.name }}", "default").Replace(text)
+	inv := sxtInventory(t, rendered)
+	var got []string
+	for _, c := range RBACChecks() {
+		got = append(got, sxtRun(inv, c)...)
+	}
+	want := []string{"SX-K8S-108 ClusterRoleBinding/belong-to-us"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RBACChecks(rendered pwnchart binding) = %v, want %v", got, want)
+	}
+}
