@@ -293,8 +293,13 @@ func TestPodCheckFixes(t *testing.T) {
 					continue
 				}
 				for _, v := range c.Run(o, inv) {
-					if v.Fix != nil {
-						fixed++
+					if v.Fix == nil {
+						continue
+					}
+					fixed++
+					// The product's own verification agrees.
+					if err := verify(o, v.Fix, c, inv); err != nil {
+						t.Errorf("verify(%s, fix for %q, %s) = %v, want nil", o.Ref(), v.Container, c.ID, err)
 					}
 				}
 				podVerifyFixes(t, c, o, inv)
@@ -344,6 +349,14 @@ func TestPodFixDetails(t *testing.T) {
 			Ops: []PatchOp{
 				{Op: "add", Path: "/spec/template/spec/containers/2/securityContext/runAsNonRoot", Value: true},
 				{Op: "replace", Path: "/spec/template/spec/containers/2/securityContext/runAsUser", Value: safeUID},
+			},
+			Breaks:    "The image must work as a non-root user (UID 10001 when it names none): files it writes must be group- or world-writable, and ports below 1024 need NET_BIND_SERVICE.",
+			Companion: "Also sets runAsUser: 10001: the kubelet refuses to start a container under runAsNonRoot whose image user is root or not numeric.",
+		}},
+		{CheckPodRunAsNonRoot, "SX-K8S-017", "fail-pod-level-false", "", Fix{
+			Ops: []PatchOp{
+				{Op: "replace", Path: "/spec/securityContext/runAsNonRoot", Value: true},
+				{Op: "add", Path: "/spec/securityContext/runAsUser", Value: safeUID},
 			},
 			Breaks:    "The image must work as a non-root user (UID 10001 when it names none): files it writes must be group- or world-writable, and ports below 1024 need NET_BIND_SERVICE.",
 			Companion: "Also sets runAsUser: 10001: the kubelet refuses to start a container under runAsNonRoot whose image user is root or not numeric.",

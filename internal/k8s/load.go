@@ -346,7 +346,7 @@ func (l *ldLoader) readJSON(br *bufio.Reader) error {
 				if se != nil {
 					at = se.Offset
 				}
-				l.warnf(lc.line(at), l.doc, "not valid JSON: %v", err)
+				l.warnf(lc.line(at), l.doc, "not valid JSON (the rest of the input is skipped): %v", err)
 				return nil
 			}
 			return err
