@@ -114,7 +114,7 @@ Start with:
 		SilenceErrors: true,
 		Version:       sextantVersion(),
 	}
-	root.AddCommand(m.triageCommand(), m.intelCommand(), m.versionCommand())
+	root.AddCommand(m.triageCommand(), m.k8sCommand(), m.intelCommand(), m.versionCommand())
 	return root
 }
 

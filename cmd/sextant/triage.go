@@ -55,6 +55,8 @@ type triageFlags struct {
 	dockerfile  string
 	color       string
 	progress    string
+	k8sPaths    []string
+	cluster     clusterFlags
 }
 
 func (m *Main) triageCommand() *cobra.Command {
@@ -108,6 +110,9 @@ missing file); 3 the --fail-on gate tripped.`,
 	fl.StringVar(&f.dockerfile, "dockerfile", "", "Dockerfile to patch: emit a unified diff applying the plan to it")
 	fl.StringVar(&f.color, "color", "auto", "colour the table: auto, always or never")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (only on a terminal, for large inputs), always or never")
+	fl.StringSliceVar(&f.k8sPaths, "k8s", nil, "Kubernetes manifests (files or directories) that run the images: exposure, privilege, replicas, environment and owner feed the score")
+	fl.StringVar(&f.cluster.kubeconfig, "kubeconfig", "", "take workload context from a live cluster (read-only)")
+	fl.StringVar(&f.cluster.context, "kube-context", "", "kubeconfig context for --kubeconfig (default: the current one)")
 	return cmd
 }
 
@@ -163,12 +168,43 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 	if err != nil {
 		return err
 	}
+	var fileCtx func(sextant.Artifact) *sextant.ArtifactContext
 	if f.contextFile != "" {
 		ctxs, err := triage.LoadContexts(f.contextFile)
 		if err != nil {
 			return err
 		}
-		opts.Context = ctxs.Lookup
+		fileCtx = ctxs.Lookup
+	}
+	var clusterCtx func(sextant.Artifact) *sextant.ArtifactContext
+	if len(f.k8sPaths) > 0 || f.cluster.live() {
+		inv, err := f.cluster.inventory(cmd.Context(), f.k8sPaths)
+		if err != nil {
+			return err
+		}
+		for _, w := range inv.Warnings {
+			warnf("kubernetes: %s", w)
+		}
+		cx, err := f.cluster.clusterContext(inv)
+		if err != nil {
+			return err
+		}
+		clusterCtx = cx.ForArtifact
+	}
+	// A context file speaks for the images it names; the cluster for the
+	// rest.
+	switch {
+	case fileCtx != nil && clusterCtx != nil:
+		opts.Context = func(a sextant.Artifact) *sextant.ArtifactContext {
+			if c := fileCtx(a); c != nil {
+				return c
+			}
+			return clusterCtx(a)
+		}
+	case fileCtx != nil:
+		opts.Context = fileCtx
+	case clusterCtx != nil:
+		opts.Context = clusterCtx
 	}
 
 	eng := triage.New(opts)
