@@ -150,4 +150,3 @@ func K8sSARIF(w io.Writer, rep k8s.ScanReport, o Options) error {
 	}
 	return WriteIndentedJSON(w, log)
 }
-
