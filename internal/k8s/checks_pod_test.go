@@ -25,8 +25,7 @@ import (
 // (ServiceAccounts, HPAs) are context.
 const podWantAnnotation = "test.sextant.dev/containers"
 
-// podLoad reads manifests with the package's loader and fails the test on
-// any loader warning: test inputs must be clean.
+// podLoad reads manifests with the package's loader.
 func podLoad(t testing.TB, path string) *Inventory {
 	t.Helper()
 	inv, err := LoadFiles(path)
