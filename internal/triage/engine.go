@@ -788,6 +788,9 @@ func (e *Engine) Finish() *Result {
 			res.top = append(res.top, top)
 		}
 	}
+	// The indexes that intern what is read are not needed any more; on a
+	// large triage they hold tens of megabytes.
+	e.pkgByKey, e.pkgMore, e.vulnByKey, e.strs, e.textIdx, e.srcSets, e.single = nil, nil, nil, nil, nil, nil, nil
 	// Actions are re-pointed after sorting, so record ranks through IDs.
 	order := make([]int, len(res.Actions))
 	for i := range order {
