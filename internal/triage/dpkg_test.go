@@ -109,3 +109,60 @@ func TestDebianTargetsAgreeWithDpkg(t *testing.T) {
 }
 
 func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// TestRPMTargetsNeverDowngrade plans the real Red Hat family reports and
+// checks every suggested version with the rpm ordering (no rpm binary
+// here): above the installed version, at least every fixed version the
+// action claims, with a dropped epoch put back.
+func TestRPMTargetsNeverDowngrade(t *testing.T) {
+	reports := [][]string{
+		{"trivy", "real", "trivy-image-ubi7-7.6-1000vulns.json"},
+		{"trivy", "golden", "centos-7.json"},
+		{"trivy", "golden", "amazon-2.json"},
+		{"trivy", "golden", "almalinux-8.json"},
+		{"trivy", "golden", "ubi-7-comprehensive.json"},
+		{"grype", "real-grype-ubi7-7.6.json.gz"},
+		{"grype", "dd-grype-kafka-connect-rhel8.7.json"},
+	}
+	checked := 0
+	for _, rp := range reports {
+		e := triage.New(triage.Options{Parsers: parsers(), Weights: risk.DefaultWeights(), BaseImageShare: 2})
+		readFile(t, e, fixtures.Dir(t, rp...))
+		res := e.Finish()
+		targets := map[string]sextant.Action{}
+		for _, a := range res.Actions {
+			if a.Kind == sextant.ActionUpgradePackage && a.Ecosystem == "rpm" {
+				targets[a.ID] = a
+			}
+		}
+		res.EachFinding(false, func(v *triage.FindingView) error {
+			a, ok := targets[v.ActionID]
+			if !ok {
+				return nil
+			}
+			if c, err := version.Compare("rpm", a.TargetVersion, v.InstalledVersion); err != nil || c <= 0 {
+				t.Errorf("%s: %s %s: target %s is not above installed %s (%v)", rp[len(rp)-1], v.Vulnerability, v.Package, a.TargetVersion, v.InstalledVersion, err)
+			}
+			checked++
+			for _, fx := range strings.Split(v.FixedVersion, ", ") {
+				if fx == "" {
+					continue
+				}
+				aligned := version.AlignEpoch("rpm", v.InstalledVersion, fx)
+				if c, err := version.Compare("rpm", aligned, v.InstalledVersion); err != nil || c <= 0 {
+					continue // a fix for another release line
+				}
+				if c, err := version.Compare("rpm", a.TargetVersion, aligned); err != nil || c < 0 {
+					t.Errorf("%s: %s %s: target %s is below fixed %s (%v)", rp[len(rp)-1], v.Vulnerability, v.Package, a.TargetVersion, aligned, err)
+				}
+				checked++
+			}
+			return nil
+		})
+		res.Close()
+	}
+	if checked < 100 {
+		t.Fatalf("only %d rpm version checks: the reports should yield hundreds", checked)
+	}
+	t.Logf("%d rpm version checks", checked)
+}
