@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -143,7 +144,20 @@ func main() {
 			return ok && term.IsTerminal(int(f.Fd()))
 		},
 	}
+	// SEXTANT_CPUPROFILE=file writes a CPU profile of the run, for
+	// `go tool pprof` (see BENCHMARKS.md).
+	if p := os.Getenv("SEXTANT_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	code := m.Run(ctx)
 	stop()
-	os.Exit(code)
+	if code != exitOK {
+		pprof.StopCPUProfile()
+		os.Exit(code)
+	}
 }
