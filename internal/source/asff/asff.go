@@ -15,32 +15,34 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the name of the format this package reads, as it appears in
 // sextant.Source.Format and sextant.ReportInfo.Format.
 const Format = "asff"
 
+// op prefixes every error this package returns.
+const op = "parse asff report"
+
 // finding is one ASFF finding; only the members sextant uses are listed.
 type finding struct {
-	ID                    string                  `json:"Id"`
-	GeneratorID           string                  `json:"GeneratorId"`
-	Types                 []string                `json:"Types"`
-	CreatedAt             string                  `json:"CreatedAt"`
-	UpdatedAt             string                  `json:"UpdatedAt"`
-	Severity              severity                `json:"Severity"`
-	Title                 string                  `json:"Title"`
-	Description           string                  `json:"Description"`
-	Remediation           remediation             `json:"Remediation"`
-	ProductFields         map[string]flexString   `json:"ProductFields"`
-	ProductName           string                  `json:"ProductName"`
-	Resources             []resource              `json:"Resources"`
-	Vulnerabilities       []vulnerability         `json:"Vulnerabilities"`
-	RecordState           string                  `json:"RecordState"`
-	Workflow              struct{ Status string } `json:"Workflow"`
+	ID                    string                        `json:"Id"`
+	GeneratorID           string                        `json:"GeneratorId"`
+	Types                 []string                      `json:"Types"`
+	CreatedAt             string                        `json:"CreatedAt"`
+	UpdatedAt             string                        `json:"UpdatedAt"`
+	Severity              severity                      `json:"Severity"`
+	Title                 string                        `json:"Title"`
+	Description           string                        `json:"Description"`
+	Remediation           remediation                   `json:"Remediation"`
+	ProductFields         map[string]jsonsrc.FlexString `json:"ProductFields"`
+	ProductName           string                        `json:"ProductName"`
+	Resources             []resource                    `json:"Resources"`
+	Vulnerabilities       []vulnerability               `json:"Vulnerabilities"`
+	RecordState           string                        `json:"RecordState"`
+	Workflow              struct{ Status string }       `json:"Workflow"`
 	FindingProviderFields struct {
 		Severity severity `json:"Severity"`
 	} `json:"FindingProviderFields"`
@@ -48,9 +50,9 @@ type finding struct {
 
 // severity is an ASFF Severity object.
 type severity struct {
-	Label      string     `json:"Label"`
-	Normalized flexString `json:"Normalized"`
-	Original   flexString `json:"Original"`
+	Label      string             `json:"Label"`
+	Normalized jsonsrc.FlexString `json:"Normalized"`
+	Original   jsonsrc.FlexString `json:"Original"`
 }
 
 // remediation is an ASFF Remediation object.
@@ -78,20 +80,20 @@ type resource struct {
 			ImageTags      []string `json:"ImageTags"`
 		} `json:"AwsEcrContainerImage"`
 		// Other is a free string map; Trivy puts the package here.
-		Other map[string]flexString `json:"Other"`
+		Other map[string]jsonsrc.FlexString `json:"Other"`
 	} `json:"Details"`
 }
 
 // vulnerability is an ASFF Vulnerabilities[] entry.
 type vulnerability struct {
-	ID                     string          `json:"Id"`
-	VulnerablePackages     []vulnerablePkg `json:"VulnerablePackages"`
-	Cvss                   []cvss          `json:"Cvss"`
-	RelatedVulnerabilities []string        `json:"RelatedVulnerabilities"`
-	Vendor                 vendor          `json:"Vendor"`
-	ReferenceURLs          []string        `json:"ReferenceUrls"`
-	FixAvailable           string          `json:"FixAvailable"`
-	EpssScore              flexString      `json:"EpssScore"`
+	ID                     string             `json:"Id"`
+	VulnerablePackages     []vulnerablePkg    `json:"VulnerablePackages"`
+	Cvss                   []cvss             `json:"Cvss"`
+	RelatedVulnerabilities []string           `json:"RelatedVulnerabilities"`
+	Vendor                 vendor             `json:"Vendor"`
+	ReferenceURLs          []string           `json:"ReferenceUrls"`
+	FixAvailable           string             `json:"FixAvailable"`
+	EpssScore              jsonsrc.FlexString `json:"EpssScore"`
 }
 
 // vulnerablePkg is a package affected by a vulnerability.
@@ -108,10 +110,10 @@ type vulnerablePkg struct {
 
 // cvss is one CVSS rating.
 type cvss struct {
-	Version    string     `json:"Version"`
-	BaseScore  flexString `json:"BaseScore"`
-	BaseVector string     `json:"BaseVector"`
-	Source     string     `json:"Source"`
+	Version    string             `json:"Version"`
+	BaseScore  jsonsrc.FlexString `json:"BaseScore"`
+	BaseVector string             `json:"BaseVector"`
+	Source     string             `json:"Source"`
 }
 
 // vendor is who published the vulnerability.
@@ -128,8 +130,8 @@ type vendor struct {
 func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error) {
 	p := &parser{file: file, emit: emit}
 	p.info = sextant.ReportInfo{Format: Format, Complete: true}
-	w := &walker{dec: jsontext.NewDecoder(r, decodeOptions)}
-	switch k := w.dec.PeekKind(); k {
+	w := jsonsrc.NewWalker(op, r, 0, jsonsrc.LenientAnyCase)
+	switch k := w.Dec.PeekKind(); k {
 	case '[':
 		if err := p.walkFindings(w); err != nil {
 			return p.info, err
@@ -139,12 +141,10 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 			return p.info, err
 		}
 	default:
-		if k == 0 {
-			if _, err := w.dec.ReadToken(); err == io.EOF {
-				return p.info, sextant.Errorf(sextant.EINVALID, "%s: empty input", op)
-			}
+		if k == 0 && jsonsrc.Empty(w.Dec) {
+			return p.info, jsonsrc.Invalid(op, "empty input")
 		}
-		return p.info, w.wrongKind("the document", k, "an object or array")
+		return p.info, w.WrongKind("the document", k, "an object or array")
 	}
 	if p.info.Findings == 0 {
 		p.warnf("the document has no findings")
@@ -164,13 +164,13 @@ func (p *parser) warnf(format string, args ...any) {
 }
 
 // walkObject reads {"Findings": [...]}.
-func (p *parser) walkObject(w *walker) error {
-	if err := w.open("the document", '{'); err != nil {
+func (p *parser) walkObject(w *jsonsrc.Walker) error {
+	if err := w.Open("the document", '{'); err != nil {
 		return err
 	}
 	saw := false
 	for {
-		name, ok, err := w.key()
+		name, ok, err := w.Key()
 		if err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (p *parser) walkObject(w *walker) error {
 		case "findings":
 			return sextant.Errorf(sextant.EINVALID, "%s: this looks like an Amazon Inspector2 findings export (top-level \"findings\"), not ASFF; export the findings from Security Hub instead", op)
 		default:
-			if err := w.skip(); err != nil {
+			if err := w.Skip(); err != nil {
 				return err
 			}
 		}
@@ -198,15 +198,15 @@ func (p *parser) walkObject(w *walker) error {
 }
 
 // walkFindings reads the findings array one element at a time.
-func (p *parser) walkFindings(w *walker) error {
-	if w.dec.PeekKind() == 'n' {
-		return w.skip()
+func (p *parser) walkFindings(w *jsonsrc.Walker) error {
+	if w.Dec.PeekKind() == 'n' {
+		return w.Skip()
 	}
-	if err := w.open(`"Findings"`, '['); err != nil {
+	if err := w.Open(`"Findings"`, '['); err != nil {
 		return err
 	}
 	for {
-		more, err := w.more()
+		more, err := w.More()
 		if err != nil {
 			return err
 		}
@@ -214,7 +214,7 @@ func (p *parser) walkFindings(w *walker) error {
 			return nil
 		}
 		var in finding
-		if err := w.decode(&in); err != nil {
+		if err := w.Decode(&in); err != nil {
 			return err
 		}
 		f := p.finding(&in)
@@ -229,7 +229,7 @@ func (p *parser) walkFindings(w *walker) error {
 // finding builds the sextant finding for one ASFF finding.
 func (p *parser) finding(in *finding) *sextant.Finding {
 	f := &sextant.Finding{}
-	var other map[string]flexString
+	var other map[string]jsonsrc.FlexString
 	var res *resource
 	if len(in.Resources) > 0 {
 		res = &in.Resources[0]
@@ -295,7 +295,7 @@ func (p *parser) finding(in *finding) *sextant.Finding {
 		f.Severity = s
 		f.Severities = append(f.Severities, sextant.SourcedSeverity{Source: f.Source.Scanner, Severity: s, Text: label})
 	case in.Severity.Normalized != "":
-		if n, ok := in.Severity.Normalized.float(); ok {
+		if n, ok := in.Severity.Normalized.Float(); ok {
 			f.Severity = normalizedSeverity(n)
 		} else {
 			f.Warnings = append(f.Warnings, fmt.Sprintf("Severity.Normalized %q is not a number", string(in.Severity.Normalized)))
@@ -319,7 +319,7 @@ func (p *parser) finding(in *finding) *sextant.Finding {
 		for _, u := range vuln.ReferenceURLs {
 			addReference(f, u)
 		}
-		if e, ok := vuln.EpssScore.float(); ok {
+		if e, ok := vuln.EpssScore.Float(); ok {
 			f.EPSS = &sextant.EPSS{Probability: e}
 		}
 	}
@@ -339,7 +339,7 @@ func (p *parser) finding(in *finding) *sextant.Finding {
 
 // pkg fills the package, fixed versions and fix state from the standard
 // VulnerablePackages, else from Trivy's Details.Other.
-func (p *parser) pkg(f *sextant.Finding, vuln *vulnerability, other map[string]flexString, osFamily string) {
+func (p *parser) pkg(f *sextant.Finding, vuln *vulnerability, other map[string]jsonsrc.FlexString, osFamily string) {
 	if vuln != nil && len(vuln.VulnerablePackages) > 0 {
 		vp := vuln.VulnerablePackages[0]
 		if len(vuln.VulnerablePackages) > 1 {
@@ -491,8 +491,8 @@ func normalizedSeverity(n float64) sextant.Severity {
 }
 
 // addCVSS appends a CVSS rating when there is a vector or a score.
-func addCVSS(f *sextant.Finding, source, def, vector string, score flexString) {
-	s, ok := score.float()
+func addCVSS(f *sextant.Finding, source, def, vector string, score jsonsrc.FlexString) {
+	s, ok := score.Float()
 	if vector == "" && !ok {
 		return
 	}

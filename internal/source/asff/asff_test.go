@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,29 +14,11 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
-
-func parseAll(t testing.TB, data []byte, file string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(bytes.NewReader(data), file, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", file, err)
-	}
-	return out, info
-}
-
 func readTrivyASFF(t *testing.T) []byte {
-	data, err := os.ReadFile(filepath.Join(fixtures.Dir(t, "trivy", "golden"), "alpine-3.10.asff.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return sourcetest.Read(t, filepath.Join(fixtures.Dir(t, "trivy", "golden"), "alpine-3.10.asff.json"))
 }
 
 func TestConformance(t *testing.T) {
@@ -47,11 +28,11 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := len(doc["Findings"].([]any))
-	got, info := parseAll(t, data, "alpine-3.10.asff.json")
+	got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), "alpine-3.10.asff.json")
 	if len(got) != want || info.Findings != want {
 		t.Fatalf("Parse = %d findings (info %d), want %d", len(got), info.Findings, want)
 	}
-	again, _ := parseAll(t, data, "alpine-3.10.asff.json")
+	again, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), "alpine-3.10.asff.json")
 	for i, f := range got {
 		if f.ID == "" || f.VulnerabilityID == "" || f.Artifact.Key() == "" || f.ID != again[i].ID {
 			t.Errorf("finding %d: ID %q (again %q) vulnerability %q key %q: want stable, non-empty", i, f.ID, again[i].ID, f.VulnerabilityID, f.Artifact.Key())
@@ -85,7 +66,7 @@ func TestInspector2Rejected(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	fs, info := parseAll(t, readTrivyASFF(t), "alpine-3.10.asff.json")
+	fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(readTrivyASFF(t)), "alpine-3.10.asff.json")
 	type goldenFinding struct {
 		Level string `json:"severity_level"`
 		*sextant.Finding
@@ -97,21 +78,7 @@ func TestGolden(t *testing.T) {
 	for _, f := range fs {
 		out.Findings = append(out.Findings, goldenFinding{f.Severity.String(), f})
 	}
-	got, _ := json.MarshalIndent(out, "", "  ")
-	got = append(got, '\n')
-	golden := filepath.Join("testdata", "alpine-3.10.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Parse differs from %s (-want +got):\n%s", golden, diff)
-	}
+	sourcetest.GoldenJSON(t, filepath.Join("testdata", "alpine-3.10.golden.json"), out)
 }
 
 // inspectorASFF is an Inspector finding as Security Hub exports it.
@@ -124,7 +91,7 @@ const inspectorASFF = `{"Findings":[{"SchemaVersion":"2018-10-08","Id":"arn:aws:
 	`"ReferenceUrls":["https://www.openwall.com/lists/oss-security/2023/10/03/2"],"FixAvailable":"YES","EpssScore":0.70815}],"RecordState":"ACTIVE"}]}`
 
 func TestInspectorInSecurityHub(t *testing.T) {
-	fs, info := parseAll(t, []byte(inspectorASFF), "hub.json")
+	fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader([]byte(inspectorASFF)), "hub.json")
 	f := fs[0]
 	want := sextant.Package{Ecosystem: "rpm", Type: "OS", Name: "glibc", Version: "2.26-64.amzn2.0.1"}
 	if diff := cmp.Diff(want, f.Package); diff != "" {
@@ -141,7 +108,7 @@ func TestInspectorInSecurityHub(t *testing.T) {
 func TestLegacyArray(t *testing.T) {
 	in := `[{"Id":"t/CVE-1","GeneratorId":"Trivy","Severity":{"Normalized":90},"Resources":[{"Type":"Container","Id":"img:1 (debian 12.1)","Details":{"Container":{"ImageName":"img:1 (debian 12.1)"},` +
 		`"Other":{"CVE ID":"CVE-1","PkgName":"zlib1g","Installed Package":"1:1.2.13.dfsg-1","Patched Package":"","NvdCvssScoreV3":9.8,"NvdCvssVectorV3":"CVSS:3.1/AV:N"}}}]}]`
-	fs, _ := parseAll(t, []byte(in), "old.json")
+	fs, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader([]byte(in)), "old.json")
 	f := fs[0]
 	if f.Severity != sextant.SeverityCritical || f.Package.Ecosystem != "deb" || f.Artifact.Key() != "img:1" || len(f.CVSS) != 1 || f.CVSS[0].Score != 9.8 {
 		t.Errorf("Parse = %v %+v key %q CVSS %+v, want CRITICAL deb img:1 9.8", f.Severity, f.Package, f.Artifact.Key(), f.CVSS)
@@ -153,17 +120,15 @@ func TestErrors(t *testing.T) {
 		{"empty", "", "empty input"},
 		{"number", "7", "want an object or array"},
 		{"no findings", `{"Other":1}`, `no "Findings" member`},
-		{"findings not array", `{"Findings":"x"}`, `"Findings" at byte 12: want array, got string`},
-		{"wrong type", `{"Findings":[{"Title":5}]}`, `field "/Findings/0/Title" at byte`},
+		{"findings not array", `{"Findings":"x"}`, `"Findings" at byte 12: want an array, got a string`},
+		{"wrong type", `{"Findings":[{"Title":5}]}`, "field /Findings/0/Title at byte 22 has the wrong type: got a number, want a string"},
 		{"truncated", inspectorASFF[:150], "unexpected end of input at byte"},
 		{"invalid", `{"Findings":[}`, "invalid JSON at byte 13"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tt.in), "x", func(*sextant.Finding) error { return nil })
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), op+": ") || sextant.ErrorCode(err) != sextant.EINVALID {
-				t.Errorf("Parse(%q) error = %v, want an EINVALID error containing %q", tt.in, err, tt.want)
-			}
+			sourcetest.CheckInvalid(t, tt.in, err, op, tt.want)
 		})
 	}
 	stop := errors.New("stop")
@@ -186,9 +151,7 @@ func FuzzParse(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			if sextant.ErrorCode(err) != sextant.EINVALID || !strings.HasPrefix(err.Error(), op+": ") {
-				t.Fatalf("Parse error %v, want an EINVALID error prefixed %q", err, op)
-			}
+			sourcetest.CheckInvalid(t, string(data), err, op, "")
 			return
 		}
 		if info.Findings != n {

@@ -2,10 +2,7 @@ package cyclonedx
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,26 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-// readFixture returns a fixture's bytes, gunzipped when it ends in .gz.
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-	}
-	return b
-}
 
 // countIn counts findings the way this package defines them, with a plain
 // encoding/json decode: one per affects entry of each vulnerability, and one
@@ -61,7 +40,7 @@ func cdxFixtures(t *testing.T) map[string][]byte {
 		if !strings.HasSuffix(p, ".json") && !strings.HasSuffix(p, ".json.gz") {
 			continue
 		}
-		b := readFixture(t, p)
+		b := sourcetest.Read(t, p)
 		var head struct {
 			BOMFormat string `json:"bomFormat"`
 		}
@@ -76,24 +55,11 @@ func cdxFixtures(t *testing.T) map[string][]byte {
 	return out
 }
 
-func parseAll(t testing.TB, r io.Reader, name string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(r, name, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", name, err)
-	}
-	return out, info
-}
-
 func TestConformance(t *testing.T) {
 	for name, b := range cdxFixtures(t) {
 		t.Run(name, func(t *testing.T) {
 			want, hasSection := countIn(t, b)
-			got, info := parseAll(t, bytes.NewReader(b), name)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), name)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) emitted %d findings, info says %d, want %d", name, len(got), info.Findings, want)
 			}
@@ -112,7 +78,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("Parse(%q) finding %d = id %q, vulnerability %q, artifact key %q, package %q; want all set", name, i, f.ID, f.VulnerabilityID, f.Artifact.Key(), f.Package.Name)
 				}
 			}
-			again, _ := parseAll(t, bytes.NewReader(b), name)
+			again, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), name)
 			if diff := cmp.Diff(got, again); diff != "" {
 				t.Errorf("Parse(%q) differs between two parses:\n%s", name, diff)
 			}
@@ -125,7 +91,7 @@ func TestConformance(t *testing.T) {
 // ImageID property.
 func TestHandChecked(t *testing.T) {
 	all := cdxFixtures(t)
-	got, info := parseAll(t, bytes.NewReader(all["npm-cyclonedx.json"]), "npm-cyclonedx.json")
+	got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(all["npm-cyclonedx.json"]), "npm-cyclonedx.json")
 	if len(got) != 1 {
 		t.Fatalf("Parse(npm-cyclonedx.json) = %d findings, want 1", len(got))
 	}

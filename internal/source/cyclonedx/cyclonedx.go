@@ -20,10 +20,14 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the ReportInfo.Format of CycloneDX JSON BOMs.
 const Format = "cyclonedx-json"
+
+// op prefixes every error this package returns.
+const op = "parse cyclonedx report"
 
 // Parse reads one CycloneDX JSON BOM from r and calls emit once per finding,
 // in document order. file is the report's name for Source.File ("-" for
@@ -37,8 +41,7 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 		byPURL: make(map[string]sextant.Package),
 	}
 	p.opts = json.JoinOptions(
-		jsontext.AllowDuplicateNames(true),
-		jsontext.AllowInvalidUTF8(true),
+		jsonsrc.Lenient,
 		// Nested components are indexed one at a time as they are read,
 		// instead of being decoded into their parent.
 		json.WithUnmarshalers(json.UnmarshalFromFunc(p.nestedComponents)),
@@ -102,33 +105,33 @@ func (p *parser) run(r io.Reader) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return invalid("empty input")
+			return jsonsrc.Invalid(op, "empty input")
 		}
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if tok.Kind() != '{' {
-		return invalid("top-level value is %s, want an object (is this a CycloneDX JSON BOM?)", kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "top-level value is %s, want an object (is this a CycloneDX JSON BOM?)", jsonsrc.KindName(tok.Kind()))
 	}
 	vulnSection := -1 // -1: absent, else the number of vulnerabilities
 	var sawSPDX bool
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return decodeError(err, 0, "", dec.InputOffset())
+			return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		switch name := tok.String(); name {
 		case "bomFormat", "specVersion":
 			if dec.PeekKind() != '"' {
-				return invalid("field /%s at byte %d has the wrong type: got %s, want a string", name, dec.InputOffset(), kindName(dec.PeekKind()))
+				return jsonsrc.Invalid(op, "field /%s at byte %d has the wrong type: got %s, want a string", name, dec.InputOffset(), jsonsrc.KindName(dec.PeekKind()))
 			}
 			v, err := dec.ReadToken()
 			if err != nil {
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 			if name == "bomFormat" {
 				p.bomFormat = v.String()
 				if p.bomFormat != "CycloneDX" {
-					return invalid("bomFormat is %q, want \"CycloneDX\"", p.bomFormat)
+					return jsonsrc.Invalid(op, "bomFormat is %q, want \"CycloneDX\"", p.bomFormat)
 				}
 			} else {
 				p.specVersion = v.String()
@@ -136,12 +139,12 @@ func (p *parser) run(r io.Reader) error {
 		case "spdxVersion":
 			sawSPDX = true
 			if err := dec.SkipValue(); err != nil {
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 		case "metadata":
 			var m cdx.Metadata
 			if err := json.UnmarshalDecode(dec, &m, p.opts); err != nil {
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 			p.meta = &m
 			if m.Component != nil {
@@ -155,7 +158,7 @@ func (p *parser) run(r io.Reader) error {
 			if err := p.eachElement(dec, "/components", func() error {
 				var c cdx.Component
 				if err := json.UnmarshalDecode(dec, &c, p.opts); err != nil {
-					return decodeError(err, 0, "", dec.InputOffset())
+					return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 				}
 				p.addComponent(&c)
 				return nil
@@ -169,7 +172,7 @@ func (p *parser) run(r io.Reader) error {
 				vulnSection++
 				var v cdx.Vulnerability
 				if err := json.UnmarshalDecode(dec, &v, p.opts); err != nil {
-					return decodeError(err, 0, "", dec.InputOffset())
+					return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 				}
 				if p.haveMeta && p.haveComponents {
 					return p.vulnerability(&v)
@@ -181,25 +184,25 @@ func (p *parser) run(r io.Reader) error {
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if _, err := dec.ReadToken(); err == nil {
-		return invalid("unexpected data after the BOM at byte %d", dec.InputOffset())
+		return jsonsrc.Invalid(op, "unexpected data after the BOM at byte %d", dec.InputOffset())
 	} else if !errors.Is(err, io.EOF) {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 
 	if p.bomFormat == "" {
 		if sawSPDX {
-			return invalid("this is an SPDX document, not a CycloneDX BOM")
+			return jsonsrc.Invalid(op, "this is an SPDX document, not a CycloneDX BOM")
 		}
 		if p.specVersion == "" && !p.haveMeta && !p.haveComponents && vulnSection < 0 {
-			return invalid("the object has no bomFormat, specVersion, metadata, components or vulnerabilities: not a CycloneDX BOM")
+			return jsonsrc.Invalid(op, "the object has no bomFormat, specVersion, metadata, components or vulnerabilities: not a CycloneDX BOM")
 		}
 		p.warn("BOM has no bomFormat; read as CycloneDX")
 	}
@@ -243,30 +246,30 @@ func (p *parser) fileHint() string {
 func (p *parser) eachElement(dec *jsontext.Decoder, ptr string, fn func() error) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	switch tok.Kind() {
 	case 'n':
 		return nil
 	case '[':
 	default:
-		return invalid("field %s at byte %d has the wrong type: got %s, want an array", ptr, dec.InputOffset()-1, kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "field %s at byte %d has the wrong type: got %s, want an array", ptr, dec.InputOffset()-1, jsonsrc.KindName(tok.Kind()))
 	}
 	for dec.PeekKind() != ']' {
 		if k := dec.PeekKind(); k != '{' {
 			if k == 0 {
 				_, err := dec.ReadToken()
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 			_, n := dec.StackIndex(dec.StackDepth())
-			return invalid("field %s/%d at byte %d has the wrong type: got %s, want an object", ptr, n, dec.InputOffset(), kindName(k))
+			return jsonsrc.Invalid(op, "field %s/%d at byte %d has the wrong type: got %s, want an object", ptr, n, dec.InputOffset(), jsonsrc.KindName(k))
 		}
 		if err := fn(); err != nil {
 			return err
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	return nil
 }
@@ -280,7 +283,7 @@ func (p *parser) nestedComponents(dec *jsontext.Decoder, v *[]cdx.Component) err
 		return err
 	case '[':
 	default:
-		return fmt.Errorf("components is %s, want an array", kindName(dec.PeekKind()))
+		return fmt.Errorf("components is %s, want an array", jsonsrc.KindName(dec.PeekKind()))
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err

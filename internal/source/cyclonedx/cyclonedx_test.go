@@ -2,9 +2,7 @@ package cyclonedx
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 // golden is what a golden file holds: the report info and every finding,
 // with the normalised severities that Finding's JSON leaves out.
@@ -45,26 +42,9 @@ func checkGolden(t *testing.T, name string, input []byte) {
 		t.Fatalf("Parse(%q) error: %v", name, err)
 	}
 	g.Info = info
-	got, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
 	base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".json")
 	path := filepath.Join("testdata", strings.TrimSuffix(base, ".cdx")+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Parse(%q) differs from %s (-want +got):\n%s", name, path, diff)
-	}
+	sourcetest.GoldenJSON(t, path, g)
 }
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -82,14 +62,14 @@ func TestGolden(t *testing.T) {
 	}
 	t.Run("npm-cyclonedx.json", func(t *testing.T) {
 		dir := fixtures.Dir(t, "trivy", "golden")
-		checkGolden(t, "npm-cyclonedx.json", readFixture(t, filepath.Join(dir, "npm-cyclonedx.json")))
+		checkGolden(t, "npm-cyclonedx.json", sourcetest.Read(t, filepath.Join(dir, "npm-cyclonedx.json")))
 	})
 }
 
 // TestOddInput checks the choices made on the hand-written BOMs beyond what
 // the golden files pin down.
 func TestOddInput(t *testing.T) {
-	got, info := parseAll(t, bytes.NewReader(readTestdata(t, "vulns-first.cdx.json")), "vf")
+	got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(readTestdata(t, "vulns-first.cdx.json")), "vf")
 	if len(got) != 6 || !info.Complete {
 		t.Fatalf("Parse(vulns-first) = %d findings, complete %v; want 6, true", len(got), info.Complete)
 	}
@@ -119,11 +99,11 @@ func TestOddInput(t *testing.T) {
 		t.Errorf("Parse(vulns-first) (-want +got):\n%s", diff)
 	}
 	for i, sub := range map[int]string{2: "analysis says not_affected (code_not_reachable)", 3: "package read from the ref's PURL", 4: `"no-such-ref" names no component`, 5: "no affected component"} {
-		if !hasWarning(got[i].Warnings, sub) {
+		if !sourcetest.AnyContains(got[i].Warnings, sub) {
 			t.Errorf("Parse(vulns-first) finding %d warnings = %q, want one containing %q", i, got[i].Warnings, sub)
 		}
 	}
-	if !hasWarning(got[2].Warnings, `unknown severity "serious"`) {
+	if !sourcetest.AnyContains(got[2].Warnings, `unknown severity "serious"`) {
 		t.Errorf("Parse(vulns-first) finding 2 warnings = %q, want one naming the unknown severity", got[2].Warnings)
 	}
 	wantArt := sextant.Artifact{
@@ -139,7 +119,7 @@ func TestOddInput(t *testing.T) {
 		t.Errorf("Parse(vulns-first) source = %+v, want the legacy tools entry", got[0].Source)
 	}
 
-	got, _ = parseAll(t, bytes.NewReader(readTestdata(t, "grype-syft-image.cdx.json")), "gs")
+	got, _ = sourcetest.ParseAll(t, Parse, bytes.NewReader(readTestdata(t, "grype-syft-image.cdx.json")), "gs")
 	if len(got) != 1 {
 		t.Fatalf("Parse(grype-syft-image) = %d findings, want 1", len(got))
 	}
@@ -152,15 +132,6 @@ func TestOddInput(t *testing.T) {
 	}
 }
 
-func hasWarning(ws []string, sub string) bool {
-	for _, w := range ws {
-		if strings.Contains(w, sub) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestNoVulnerabilityData(t *testing.T) {
 	tests := []struct{ name, in, warn string }{
 		{"absent", `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"a","bom-ref":"a"}]}`, "has no vulnerability data"},
@@ -168,8 +139,8 @@ func TestNoVulnerabilityData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, info := parseAll(t, strings.NewReader(tt.in), "sbom.json")
-			if len(got) != 0 || info.Complete || !hasWarning(info.Warnings, tt.warn) || !hasWarning(info.Warnings, "trivy sbom sbom.json -f json") {
+			got, info := sourcetest.ParseAll(t, Parse, strings.NewReader(tt.in), "sbom.json")
+			if len(got) != 0 || info.Complete || !sourcetest.AnyContains(info.Warnings, tt.warn) || !sourcetest.AnyContains(info.Warnings, "trivy sbom sbom.json -f json") {
 				t.Errorf("Parse(%s) = %d findings, info %+v; want none, incomplete, a warning containing %q and the command", tt.name, len(got), info, tt.warn)
 			}
 		})
@@ -195,15 +166,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tt.in), "t", func(*sextant.Finding) error { return nil })
-			if err == nil {
-				t.Fatalf("Parse(%q) = nil error, want %q", tt.in, tt.want)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "parse cyclonedx report: ") {
-				t.Errorf("Parse(%q) = %q, want it to contain %q", tt.in, err, tt.want)
-			}
-			if code := sextant.ErrorCode(err); code != sextant.EINVALID {
-				t.Errorf("Parse(%q) error code = %q, want %q", tt.in, code, sextant.EINVALID)
-			}
+			sourcetest.CheckInvalid(t, tt.in, err, op, tt.want)
 		})
 	}
 }

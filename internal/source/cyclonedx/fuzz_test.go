@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -23,9 +24,7 @@ func FuzzParse(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			if code := sextant.ErrorCode(err); code != sextant.EINVALID {
-				t.Fatalf("Parse error %q has code %q, want %q", err, code, sextant.EINVALID)
-			}
+			sourcetest.CheckInvalid(t, string(data), err, op, "")
 			return
 		}
 		if info.Findings != n {

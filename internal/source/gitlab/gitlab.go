@@ -15,14 +15,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the name of the format this package reads, as it appears in
 // sextant.Source.Format and sextant.ReportInfo.Format.
 const Format = "gitlab-container-scanning"
+
+// op prefixes every error this package returns.
+const op = "parse gitlab container-scanning report"
 
 // scan is the report's scan object: who scanned, when, and whether it
 // succeeded.
@@ -37,9 +39,9 @@ type scan struct {
 
 // scanner names the tool that produced the report.
 type scanner struct {
-	ID      string     `json:"id"`
-	Name    string     `json:"name"`
-	Version flexString `json:"version"`
+	ID      string             `json:"id"`
+	Name    string             `json:"name"`
+	Version jsonsrc.FlexString `json:"version"`
 }
 
 // vulnerability is one vulnerabilities[] entry.
@@ -103,18 +105,11 @@ type cvssVector struct {
 func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error) {
 	p := &parser{file: file, emit: emit}
 	p.info = sextant.ReportInfo{Format: Format, Complete: true}
-	if rs, ok := r.(io.ReadSeeker); ok {
-		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
-			p.prescan = true
-			err := p.walk(rs)
-			p.prescan = false
-			if err != nil {
-				return p.info, err
-			}
-			if _, err := rs.Seek(start, io.SeekStart); err != nil {
-				return p.info, sextant.Errorf(sextant.EINVALID, "%s: rewind input: %v", op, err)
-			}
-		}
+	p.prescan = true
+	_, err := jsonsrc.Prescan(op, r, p.walk)
+	p.prescan = false
+	if err != nil {
+		return p.info, err
 	}
 	if err := p.walk(r); err != nil {
 		return p.info, err
@@ -150,21 +145,19 @@ func (p *parser) warnf(format string, args ...any) {
 // walk reads the top-level object. In the first of two passes it reads
 // only the scan object.
 func (p *parser) walk(r io.Reader) error {
-	w := &walker{dec: jsontext.NewDecoder(r, decodeOptions)}
-	if k := w.dec.PeekKind(); k != '{' {
-		if k == 0 {
-			if _, err := w.dec.ReadToken(); err == io.EOF {
-				return sextant.Errorf(sextant.EINVALID, "%s: empty input", op)
-			}
+	w := jsonsrc.NewWalker(op, r, 0, jsonsrc.LenientAnyCase)
+	if k := w.Dec.PeekKind(); k != '{' {
+		if k == 0 && jsonsrc.Empty(w.Dec) {
+			return jsonsrc.Invalid(op, "empty input")
 		}
-		return w.wrongKind("the document", k, "an object")
+		return w.WrongKind("the document", k, "an object")
 	}
-	if err := w.open("the document", '{'); err != nil {
+	if err := w.Open("the document", '{'); err != nil {
 		return err
 	}
 	remediations := 0
 	for {
-		name, ok, err := w.key()
+		name, ok, err := w.Key()
 		if err != nil {
 			return err
 		}
@@ -174,7 +167,7 @@ func (p *parser) walk(r io.Reader) error {
 		switch {
 		case name == "scan" && p.scan == nil:
 			var s scan
-			if err := w.decode(&s); err != nil {
+			if err := w.Decode(&s); err != nil {
 				return err
 			}
 			p.scan = &s
@@ -188,12 +181,12 @@ func (p *parser) walk(r io.Reader) error {
 			if err := p.walkVulnerabilities(w); err != nil {
 				return err
 			}
-		case name == "remediations" && !p.prescan && w.dec.PeekKind() == '[':
-			if err := w.open(`"remediations"`, '['); err != nil {
+		case name == "remediations" && !p.prescan && w.Dec.PeekKind() == '[':
+			if err := w.Open(`"remediations"`, '['); err != nil {
 				return err
 			}
 			for {
-				more, err := w.more()
+				more, err := w.More()
 				if err != nil {
 					return err
 				}
@@ -201,20 +194,20 @@ func (p *parser) walk(r io.Reader) error {
 					break
 				}
 				remediations++
-				if err := w.skip(); err != nil {
+				if err := w.Skip(); err != nil {
 					return err
 				}
 			}
 		case name == "version" && !p.prescan:
-			var v flexString
-			if err := w.decode(&v); err != nil {
+			var v jsonsrc.FlexString
+			if err := w.Decode(&v); err != nil {
 				return err
 			}
 			if v != "" && !strings.HasPrefix(string(v), "14.") && !strings.HasPrefix(string(v), "15.") {
 				p.warnf("report schema version %q; read as 15.x", string(v))
 			}
 		default:
-			if err := w.skip(); err != nil {
+			if err := w.Skip(); err != nil {
 				return err
 			}
 		}
@@ -235,15 +228,15 @@ func (p *parser) walk(r io.Reader) error {
 }
 
 // walkVulnerabilities reads vulnerabilities[] one element at a time.
-func (p *parser) walkVulnerabilities(w *walker) error {
-	if w.dec.PeekKind() == 'n' {
-		return w.skip()
+func (p *parser) walkVulnerabilities(w *jsonsrc.Walker) error {
+	if w.Dec.PeekKind() == 'n' {
+		return w.Skip()
 	}
-	if err := w.open(`"vulnerabilities"`, '['); err != nil {
+	if err := w.Open(`"vulnerabilities"`, '['); err != nil {
 		return err
 	}
 	for {
-		more, err := w.more()
+		more, err := w.More()
 		if err != nil {
 			return err
 		}
@@ -251,7 +244,7 @@ func (p *parser) walkVulnerabilities(w *walker) error {
 			return nil
 		}
 		var v vulnerability
-		if err := w.decode(&v); err != nil {
+		if err := w.Decode(&v); err != nil {
 			return err
 		}
 		f, needsImage := p.finding(&v)

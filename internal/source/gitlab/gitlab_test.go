@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,28 +15,8 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
-
-// streamOnly hides every method of a reader but Read, so that Parse takes
-// its single-pass path.
-type streamOnly struct{ r io.Reader }
-
-func (s streamOnly) Read(b []byte) (int, error) { return s.r.Read(b) }
-
-func parseAll(t testing.TB, r io.Reader, file string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(r, file, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", file, err)
-	}
-	return out, info
-}
 
 func gitlabFixtures(t *testing.T) []string {
 	return append(fixtures.Files(t, "cnapp", "gitlab"),
@@ -57,7 +36,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := len(doc["vulnerabilities"].([]any))
-			got, info := parseAll(t, bytes.NewReader(data), name)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), name)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) = %d findings (info %d), want %d", name, len(got), info.Findings, want)
 			}
@@ -66,7 +45,7 @@ func TestConformance(t *testing.T) {
 					t.Errorf("finding %d: ID %q vulnerability %q artifact %q package %q: want all non-empty", i, f.ID, f.VulnerabilityID, f.Artifact.Key(), f.Package.Name)
 				}
 			}
-			again, info2 := parseAll(t, streamOnly{bytes.NewReader(data)}, name)
+			again, info2 := sourcetest.ParseAll(t, Parse, sourcetest.OnlyReader(bytes.NewReader(data)), name)
 			if diff := cmp.Diff(got, again); diff != "" {
 				t.Errorf("single-pass Parse(%q) differs (-two +single):\n%s", name, diff)
 			}
@@ -101,7 +80,7 @@ func TestFixtureFindings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, _ := parseAll(t, bytes.NewReader(data), name)
+			fs, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), name)
 			for _, f := range fs {
 				if f.VulnerabilityID != tt.id || f.Package.Name != tt.pkg {
 					continue
@@ -127,7 +106,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, info := parseAll(t, bytes.NewReader(data), "alpine-3.10.gitlab-container-scanning.json")
+	fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), "alpine-3.10.gitlab-container-scanning.json")
 	type goldenFinding struct {
 		Level string `json:"severity_level"`
 		*sextant.Finding
@@ -139,21 +118,8 @@ func TestGolden(t *testing.T) {
 	for _, f := range fs {
 		out.Findings = append(out.Findings, goldenFinding{f.Severity.String(), f})
 	}
-	got, _ := json.MarshalIndent(out, "", "  ")
-	got = append(got, '\n')
 	golden := filepath.Join("testdata", "alpine-3.10.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Parse differs from %s (-want +got):\n%s", golden, diff)
-	}
+	sourcetest.GoldenJSON(t, golden, out)
 }
 
 const sample = `{"version":"15.0.7","vulnerabilities":[{"id":"x1","name":"glibc overflow","severity":"Critical","solution":"Upgrade libc6 to 2.36-9+deb12u3",` +
@@ -163,7 +129,7 @@ const sample = `{"version":"15.0.7","vulnerabilities":[{"id":"x1","name":"glibc 
 	`"scan":{"scanner":{"id":"gitlab-cs","name":"GitLab","version":"7.1.0"},"start_time":"2024-01-02T03:04:05","status":"failure"}}`
 
 func TestSample(t *testing.T) {
-	fs, info := parseAll(t, strings.NewReader(sample), "gl.json")
+	fs, info := sourcetest.ParseAll(t, Parse, strings.NewReader(sample), "gl.json")
 	if len(fs) != 1 {
 		t.Fatalf("Parse = %d findings, want 1", len(fs))
 	}
@@ -189,25 +155,16 @@ func TestSample(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	in := `{"vulnerabilities":[{"cve":"debian:10:x:CVE-2020-1","severity":"Severe","solution":"Rebuild","location":{"dependency":{"package":{"name":"x"},"version":"1.0"},"operating_system":"Unknown","image":"app:1"}}]}`
-	fs, info := parseAll(t, strings.NewReader(in), "gl.json")
+	fs, info := sourcetest.ParseAll(t, Parse, strings.NewReader(in), "gl.json")
 	f := fs[0]
 	for _, want := range []string{`unknown severity "Severe"`, "cannot tell the package ecosystem", `cannot read a fixed version from solution "Rebuild"`} {
-		if !containsSub(f.Warnings, want) {
+		if !sourcetest.AnyContains(f.Warnings, want) {
 			t.Errorf("Parse warnings = %q, want one containing %q", f.Warnings, want)
 		}
 	}
-	if f.VulnerabilityID != "CVE-2020-1" || !containsSub(info.Warnings, "no scan object") {
+	if f.VulnerabilityID != "CVE-2020-1" || !sourcetest.AnyContains(info.Warnings, "no scan object") {
 		t.Errorf("Parse = %q, report warnings %q; want CVE-2020-1 and a warning about the missing scan", f.VulnerabilityID, info.Warnings)
 	}
-}
-
-func containsSub(ss []string, sub string) bool {
-	for _, s := range ss {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestErrors(t *testing.T) {
@@ -215,17 +172,15 @@ func TestErrors(t *testing.T) {
 		{"empty", "", "empty input"},
 		{"array", "[]", "want an object"},
 		{"no vulnerabilities", `{"version":"15.0.0"}`, `no "vulnerabilities" member`},
-		{"vulnerabilities not array", `{"vulnerabilities":{}}`, `"vulnerabilities" at byte 19: want array, got object`},
-		{"wrong type", `{"vulnerabilities":[{"severity":5}]}`, `field "/vulnerabilities/0/severity" at byte`},
+		{"vulnerabilities not array", `{"vulnerabilities":{}}`, `"vulnerabilities" at byte 19: want an array, got an object`},
+		{"wrong type", `{"vulnerabilities":[{"severity":5}]}`, "field /vulnerabilities/0/severity at byte 32 has the wrong type: got a number, want a string"},
 		{"truncated", sample[:200], "unexpected end of input at byte"},
 		{"invalid", `{"vulnerabilities":[,]}`, "invalid JSON at byte 20"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tt.in), "x", func(*sextant.Finding) error { return nil })
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), op+": ") || sextant.ErrorCode(err) != sextant.EINVALID {
-				t.Errorf("Parse(%q) error = %v, want an EINVALID error containing %q", tt.in, err, tt.want)
-			}
+			sourcetest.CheckInvalid(t, tt.in, err, op, tt.want)
 		})
 	}
 	stop := errors.New("stop")
@@ -242,7 +197,7 @@ func FuzzParse(f *testing.F) {
 		for _, single := range []bool{false, true} {
 			var r io.Reader = bytes.NewReader(data)
 			if single {
-				r = streamOnly{r}
+				r = sourcetest.OnlyReader(r)
 			}
 			n := 0
 			info, err := Parse(r, "fuzz.json", func(f *sextant.Finding) error {
@@ -253,9 +208,7 @@ func FuzzParse(f *testing.F) {
 				return nil
 			})
 			if err != nil {
-				if sextant.ErrorCode(err) != sextant.EINVALID || !strings.HasPrefix(err.Error(), op+": ") {
-					t.Fatalf("Parse error %v, want an EINVALID error prefixed %q", err, op)
-				}
+				sourcetest.CheckInvalid(t, string(data), err, op, "")
 				continue
 			}
 			if info.Findings != n {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 // synthReport builds a current-schema report with n matches, matches first
@@ -33,7 +34,7 @@ func BenchmarkParse(b *testing.B) {
 			for b.Loop() {
 				var r interface{ Read([]byte) (int, error) } = bytes.NewReader(data)
 				if mode == "streaming" {
-					r = onlyReader{r}
+					r = sourcetest.OnlyReader(r)
 				}
 				n := 0
 				_, err := Parse(r, "bench", func(*sextant.Finding) error { n++; return nil })

@@ -2,10 +2,7 @@ package grype
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,26 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-// readFixture returns a fixture's bytes, gunzipped when it ends in .gz.
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-	}
-	return b
-}
 
 // isGrypeReport reports whether a fixture is Grype JSON: an object with
 // matches and a descriptor naming grype.
@@ -58,24 +37,6 @@ func countMatches(t testing.TB, b []byte) int {
 	return len(m)
 }
 
-// onlyReader hides every method but Read, so Parse cannot seek.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-func parseAll(t testing.TB, r io.Reader, name string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(r, name, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", name, err)
-	}
-	return out, info
-}
-
 func grypeFixtures(t *testing.T) map[string][]byte {
 	t.Helper()
 	files := fixtures.Files(t, "grype")
@@ -85,7 +46,7 @@ func grypeFixtures(t *testing.T) map[string][]byte {
 		if !strings.HasSuffix(p, ".json") && !strings.HasSuffix(p, ".json.gz") {
 			continue
 		}
-		b := readFixture(t, p)
+		b := sourcetest.Read(t, p)
 		if !isGrypeReport(b) {
 			continue
 		}
@@ -101,7 +62,7 @@ func TestConformance(t *testing.T) {
 	for name, b := range grypeFixtures(t) {
 		t.Run(name, func(t *testing.T) {
 			want := countMatches(t, b)
-			got, info := parseAll(t, bytes.NewReader(b), name)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), name)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) emitted %d findings, info says %d, want %d", name, len(got), info.Findings, want)
 			}
@@ -121,7 +82,7 @@ func TestConformance(t *testing.T) {
 			}
 			// A second parse, this time without seeking (spooled), gives
 			// the same findings, fingerprints included.
-			again, info2 := parseAll(t, onlyReader{bytes.NewReader(b)}, name)
+			again, info2 := sourcetest.ParseAll(t, Parse, sourcetest.OnlyReader(bytes.NewReader(b)), name)
 			if diff := cmp.Diff(got, again); diff != "" {
 				t.Errorf("Parse(%q) differs between seekable and streaming input (-seek +stream):\n%s", name, diff)
 			}
@@ -168,7 +129,7 @@ func TestHandChecked(t *testing.T) {
 			if !ok {
 				t.Fatalf("fixture %s not found", tt.file)
 			}
-			got, _ := parseAll(t, bytes.NewReader(b), tt.file)
+			got, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), tt.file)
 			var f *sextant.Finding
 			for _, g := range got {
 				if g.VulnerabilityID == tt.vuln && g.Package.Name == tt.pkg && g.Package.Version == tt.version {
@@ -225,11 +186,11 @@ func TestSameImageAsTrivy(t *testing.T) {
 				ImageID string `json:"ImageID"`
 			} `json:"Metadata"`
 		}
-		tb := readFixture(t, filepath.Join(fixtures.Dir(t, "trivy", "real"), tt.trivy))
+		tb := sourcetest.Read(t, filepath.Join(fixtures.Dir(t, "trivy", "real"), tt.trivy))
 		if err := json.Unmarshal(tb, &trivy); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := parseAll(t, bytes.NewReader(all[tt.grype]), tt.grype)
+		got, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(all[tt.grype]), tt.grype)
 		if len(got) == 0 {
 			t.Fatalf("Parse(%q) found nothing", tt.grype)
 		}

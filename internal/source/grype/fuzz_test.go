@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -30,13 +31,11 @@ func FuzzParse(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			if code := sextant.ErrorCode(err); code != sextant.EINVALID {
-				t.Fatalf("Parse error %q has code %q, want %q", err, code, sextant.EINVALID)
-			}
+			sourcetest.CheckInvalid(t, string(data), err, op, "")
 		} else if info.Findings != seekN {
 			t.Fatalf("Parse info.Findings = %d, emitted %d", info.Findings, seekN)
 		}
-		_, err2 := Parse(onlyReader{bytes.NewReader(data)}, "fuzz", func(*sextant.Finding) error {
+		_, err2 := Parse(sourcetest.OnlyReader(bytes.NewReader(data)), "fuzz", func(*sextant.Finding) error {
 			streamN++
 			return nil
 		})

@@ -23,18 +23,18 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the ReportInfo.Format of Grype JSON reports.
 const Format = "grype-json"
 
-// decodeOptions are lenient where leniency loses nothing: duplicate names
-// and invalid UTF-8 (replaced by U+FFFD) do not stop a parse. Unknown fields
-// are ignored.
-var decodeOptions = json.JoinOptions(
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
-)
+// op prefixes every error this package returns.
+const op = "parse grype report"
+
+// decodeOptions are lenient where leniency loses nothing (see
+// jsonsrc.Lenient).
+var decodeOptions = jsonsrc.Lenient
 
 // Parse reads one Grype JSON report from r and calls emit once per finding,
 // in document order. file is the report's name for Source.File ("-" for
@@ -163,12 +163,12 @@ func (p *parser) run(r io.Reader) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return invalid("empty input")
+			return jsonsrc.Invalid(op, "empty input")
 		}
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if tok.Kind() != '{' {
-		return invalid("top-level value is %s, want an object (is this a grype JSON report?)", kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "top-level value is %s, want an object (is this a grype JSON report?)", jsonsrc.KindName(tok.Kind()))
 	}
 
 	var (
@@ -184,7 +184,7 @@ func (p *parser) run(r io.Reader) error {
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return decodeError(err, 0, "", dec.InputOffset())
+			return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		name := tok.String()
 		switch name {
@@ -241,30 +241,30 @@ func (p *parser) run(r io.Reader) error {
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {
-				return decodeError(err, 0, "", dec.InputOffset())
+				return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 			}
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if _, err := dec.ReadToken(); err == nil {
-		return invalid("unexpected data after the report at byte %d", dec.InputOffset())
+		return jsonsrc.Invalid(op, "unexpected data after the report at byte %d", dec.InputOffset())
 	} else if !errors.Is(err, io.EOF) {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 
 	if !haveMatches {
 		p.warn("report has no matches array: nothing to import (is this a grype JSON report?)")
 	}
 	if p.src == nil && p.descriptor == nil && !haveMatches {
-		return invalid("the object has no matches, source or descriptor: not a grype JSON report")
+		return jsonsrc.Invalid(op, "the object has no matches, source or descriptor: not a grype JSON report")
 	}
 	p.prepare()
 	switch {
 	case deferredAt >= 0:
 		if _, err := rs.Seek(start+deferredAt, io.SeekStart); err != nil {
-			return invalid("seek back to the matches at byte %d: %v", deferredAt, err)
+			return jsonsrc.Invalid(op, "seek back to the matches at byte %d: %v", deferredAt, err)
 		}
 		dec2 := jsontext.NewDecoder(rs, decodeOptions)
 		return p.readMatches(dec2, deferredAt, "/matches")
@@ -279,7 +279,7 @@ func (p *parser) run(r io.Reader) error {
 // decode decodes one small value whole.
 func (p *parser) decode(dec *jsontext.Decoder, v any) error {
 	if err := json.UnmarshalDecode(dec, v, decodeOptions); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	return nil
 }
@@ -289,14 +289,14 @@ func (p *parser) decode(dec *jsontext.Decoder, v any) error {
 func (p *parser) readMatches(dec *jsontext.Decoder, base int64, ptr string) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return decodeError(err, base, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec, Base: base})
 	}
 	switch tok.Kind() {
 	case 'n':
 		return nil
 	case '[':
 	default:
-		return invalid("field %s at byte %d has the wrong type: got %s, want an array", ptr, base+dec.InputOffset()-1, kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "field %s at byte %d has the wrong type: got %s, want an array", ptr, base+dec.InputOffset()-1, jsonsrc.KindName(tok.Kind()))
 	}
 	prefix := ""
 	if base > 0 {
@@ -308,7 +308,7 @@ func (p *parser) readMatches(dec *jsontext.Decoder, base int64, ptr string) erro
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, base, prefix, dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec, Base: base, Prefix: prefix})
 	}
 	return nil
 }
@@ -319,12 +319,12 @@ func (p *parser) readMatch(dec *jsontext.Decoder, base int64, prefix string) err
 	if dec.PeekKind() != '{' {
 		if dec.PeekKind() == 0 {
 			_, err := dec.ReadToken()
-			return decodeError(err, base, prefix, dec.InputOffset())
+			return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec, Base: base, Prefix: prefix})
 		}
-		return invalid("field %s at byte %d has the wrong type: got %s, want an object", prefix+pointerTail(dec), base+dec.InputOffset(), kindName(dec.PeekKind()))
+		return jsonsrc.Invalid(op, "field %s at byte %d has the wrong type: got %s, want an object", prefix+pointerTail(dec), base+dec.InputOffset(), jsonsrc.KindName(dec.PeekKind()))
 	}
 	if err := json.UnmarshalDecode(dec, &m, decodeOptions); err != nil {
-		return decodeError(err, base, prefix, dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec, Base: base, Prefix: prefix})
 	}
 	f := p.finding(&m)
 	p.count++
@@ -343,20 +343,20 @@ func pointerTail(dec *jsontext.Decoder) string {
 func (p *parser) readAlerts(dec *jsontext.Decoder) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if tok.Kind() != '[' {
 		if tok.Kind() == 'n' {
 			return nil
 		}
-		return invalid("field /alertsByPackage at byte %d has the wrong type: got %s, want an array", dec.InputOffset()-1, kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "field /alertsByPackage at byte %d has the wrong type: got %s, want an array", dec.InputOffset()-1, jsonsrc.KindName(tok.Kind()))
 	}
 	counts := map[string]int{}
 	var order []string
 	for dec.PeekKind() != ']' {
 		var a alert
 		if err := json.UnmarshalDecode(dec, &a, decodeOptions); err != nil {
-			return decodeError(err, 0, "", dec.InputOffset())
+			return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		for _, al := range a.Alerts {
 			msg := al.Message
@@ -370,7 +370,7 @@ func (p *parser) readAlerts(dec *jsontext.Decoder) error {
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	for _, msg := range order {
 		p.warn("grype alert for %d packages: %s", counts[msg], msg)
@@ -383,7 +383,7 @@ func (p *parser) readAlerts(dec *jsontext.Decoder) error {
 func skipArray(dec *jsontext.Decoder) (int64, error) {
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return 0, decodeError(err, 0, "", dec.InputOffset())
+		return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	at := dec.InputOffset() - int64(len(tok.String()))
 	switch tok.Kind() {
@@ -392,15 +392,15 @@ func skipArray(dec *jsontext.Decoder) (int64, error) {
 	case '[':
 		at = dec.InputOffset() - 1
 	default:
-		return 0, invalid("field /matches at byte %d has the wrong type: got %s, want an array", at, kindName(tok.Kind()))
+		return 0, jsonsrc.Invalid(op, "field /matches at byte %d has the wrong type: got %s, want an array", at, jsonsrc.KindName(tok.Kind()))
 	}
 	for dec.PeekKind() != ']' {
 		if err := dec.SkipValue(); err != nil {
-			return 0, decodeError(err, 0, "", dec.InputOffset())
+			return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return 0, decodeError(err, 0, "", dec.InputOffset())
+		return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	return at, nil
 }
@@ -409,22 +409,22 @@ func skipArray(dec *jsontext.Decoder) (int64, error) {
 func countArray(dec *jsontext.Decoder) (int, error) {
 	if dec.PeekKind() != '[' {
 		if err := dec.SkipValue(); err != nil {
-			return 0, decodeError(err, 0, "", dec.InputOffset())
+			return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		return 0, nil
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return 0, decodeError(err, 0, "", dec.InputOffset())
+		return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	n := 0
 	for dec.PeekKind() != ']' {
 		if err := dec.SkipValue(); err != nil {
-			return 0, decodeError(err, 0, "", dec.InputOffset())
+			return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		n++
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return 0, decodeError(err, 0, "", dec.InputOffset())
+		return 0, jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	return n, nil
 }
@@ -597,35 +597,35 @@ func newSpool() *spool {
 func (s *spool) fill(dec *jsontext.Decoder) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	switch tok.Kind() {
 	case 'n':
 		return nil
 	case '[':
 	default:
-		return invalid("field /matches at byte %d has the wrong type: got %s, want an array", dec.InputOffset()-1, kindName(tok.Kind()))
+		return jsonsrc.Invalid(op, "field /matches at byte %d has the wrong type: got %s, want an array", dec.InputOffset()-1, jsonsrc.KindName(tok.Kind()))
 	}
 	for dec.PeekKind() != ']' {
 		v, err := dec.ReadValue()
 		if err != nil {
-			return decodeError(err, 0, "", dec.InputOffset())
+			return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 		}
 		s.starts = append(s.starts, dec.InputOffset()-int64(len(v)))
 		if _, err := s.w.Write(v); err != nil {
-			return invalid("spool matches to a temporary file: %v", err)
+			return jsonsrc.Invalid(op, "spool matches to a temporary file: %v", err)
 		}
 		if err := s.w.WriteByte('\n'); err != nil {
-			return invalid("spool matches to a temporary file: %v", err)
+			return jsonsrc.Invalid(op, "spool matches to a temporary file: %v", err)
 		}
 		s.size += int64(len(v)) + 1
 		s.ends = append(s.ends, s.size)
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return decodeError(err, 0, "", dec.InputOffset())
+		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
 	if err := s.w.Flush(); err != nil {
-		return invalid("spool matches to a temporary file: %v", err)
+		return jsonsrc.Invalid(op, "spool matches to a temporary file: %v", err)
 	}
 	return nil
 }
@@ -638,7 +638,7 @@ func (s *spool) each(fn func(dec *jsontext.Decoder, i int, base int64) error) er
 		r = bytes.NewReader(s.buf.Bytes())
 	} else {
 		if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-			return invalid("read back spooled matches: %v", err)
+			return jsonsrc.Invalid(op, "read back spooled matches: %v", err)
 		}
 		r = bufio.NewReaderSize(s.f, 256<<10)
 	}

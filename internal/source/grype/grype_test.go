@@ -2,9 +2,7 @@ package grype
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,9 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 // golden is what a golden file holds: the report info and every finding,
 // with the normalised severities that Finding's JSON leaves out.
@@ -46,25 +43,8 @@ func checkGolden(t *testing.T, name string, input []byte) {
 		t.Fatalf("Parse(%q) error: %v", name, err)
 	}
 	g.Info = info
-	got, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
 	path := filepath.Join("testdata", strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".json")+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Parse(%q) differs from %s (-want +got):\n%s", name, path, diff)
-	}
+	sourcetest.GoldenJSON(t, path, g)
 }
 
 func TestGolden(t *testing.T) {
@@ -79,7 +59,7 @@ func TestGolden(t *testing.T) {
 	}
 	t.Run("grype-chainguard-ruby-wolfi.json", func(t *testing.T) {
 		dir := fixtures.Dir(t, "grype")
-		checkGolden(t, "grype-chainguard-ruby-wolfi.json", readFixture(t, filepath.Join(dir, "grype-chainguard-ruby-wolfi.json")))
+		checkGolden(t, "grype-chainguard-ruby-wolfi.json", sourcetest.Read(t, filepath.Join(dir, "grype-chainguard-ruby-wolfi.json")))
 	})
 }
 
@@ -94,12 +74,12 @@ func TestOddInput(t *testing.T) {
 		return b
 	}
 
-	got, info := parseAll(t, bytes.NewReader(read("old-schema-metadata-first.json")), "old")
+	got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(read("old-schema-metadata-first.json")), "old")
 	if len(got) != 2 || !info.Complete {
 		t.Fatalf("Parse(old) = %d findings, complete %v; want 2, true", len(got), info.Complete)
 	}
 	odd := got[0]
-	if odd.Severity != sextant.SeverityUnknown || !hasWarning(odd.Warnings, `unknown severity "Serious"`) {
+	if odd.Severity != sextant.SeverityUnknown || !sourcetest.AnyContains(odd.Warnings, `unknown severity "Serious"`) {
 		t.Errorf("Parse(old) severity = %v, warnings %q; want UNKNOWN and a warning naming Serious", odd.Severity, odd.Warnings)
 	}
 	if diff := cmp.Diff([]string{"1.2.3-1+deb10u1", "1.2.3-1+deb10u2"}, odd.FixedVersions); diff != "" {
@@ -119,16 +99,16 @@ func TestOddInput(t *testing.T) {
 		t.Errorf("Parse(old) artifact (-want +got):\n%s", diff)
 	}
 	noID := got[1]
-	if noID.VulnerabilityID != "GHSA-aaaa-bbbb-cccc" || !hasWarning(noID.Warnings, "no vulnerability id") || noID.Package.Name != "org.apache.logging.log4j:log4j-core" {
+	if noID.VulnerabilityID != "GHSA-aaaa-bbbb-cccc" || !sourcetest.AnyContains(noID.Warnings, "no vulnerability id") || noID.Package.Name != "org.apache.logging.log4j:log4j-core" {
 		t.Errorf("Parse(old) second finding = %q %q, warnings %q", noID.VulnerabilityID, noID.Package.Name, noID.Warnings)
 	}
 
-	got, info = parseAll(t, bytes.NewReader(read("partial-sbom-scan.json")), "partial")
+	got, info = sourcetest.ParseAll(t, Parse, bytes.NewReader(read("partial-sbom-scan.json")), "partial")
 	if len(got) != 1 || info.Complete {
 		t.Fatalf("Parse(partial) = %d findings, complete %v; want 1, false", len(got), info.Complete)
 	}
 	for _, w := range []string{"1 matches were ignored", "only-fixed", "not a digest", "grype alert for 2 packages: Package is from end-of-life distro: debian 11"} {
-		if !hasWarning(info.Warnings, w) {
+		if !sourcetest.AnyContains(info.Warnings, w) {
 			t.Errorf("Parse(partial) warnings = %q, want one containing %q", info.Warnings, w)
 		}
 	}
@@ -150,19 +130,10 @@ func TestOddInput(t *testing.T) {
 		t.Errorf("Parse(partial) CVSS (-want +got):\n%s", diff)
 	}
 
-	_, info = parseAll(t, bytes.NewReader(read("directory.json")), "dir")
-	if !hasWarning(info.Warnings, `timestamp "not a time"`) {
+	_, info = sourcetest.ParseAll(t, Parse, bytes.NewReader(read("directory.json")), "dir")
+	if !sourcetest.AnyContains(info.Warnings, `timestamp "not a time"`) {
 		t.Errorf("Parse(dir) warnings = %q, want one about the timestamp", info.Warnings)
 	}
-}
-
-func hasWarning(ws []string, sub string) bool {
-	for _, w := range ws {
-		if strings.Contains(w, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestParseErrors(t *testing.T) {
@@ -188,7 +159,7 @@ func TestParseErrors(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/seek=%v", tt.name, seek), func(t *testing.T) {
 				var r interface{ Read([]byte) (int, error) } = strings.NewReader(tt.in)
 				if !seek {
-					r = onlyReader{r}
+					r = sourcetest.OnlyReader(r)
 				}
 				_, err := Parse(r, "t", func(*sextant.Finding) error { return nil })
 				if err == nil {

@@ -2,6 +2,7 @@ package grype
 
 import (
 	"fmt"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -124,7 +125,7 @@ func (l *location) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		_, err := dec.ReadToken()
 		return err
 	}
-	return fmt.Errorf("location is %s, want a string or an object", kindName(dec.PeekKind()))
+	return fmt.Errorf("location is %s, want a string or an object", jsonsrc.KindName(dec.PeekKind()))
 }
 
 // sourceHint picks the source-package name out of artifact.metadata, whose

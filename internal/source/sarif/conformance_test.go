@@ -2,18 +2,15 @@ package sarif
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 // sarifFixtures lists every real SARIF report in the shared corpus.
@@ -26,25 +23,6 @@ func sarifFixtures(t *testing.T) []string {
 		filepath.Join(fixtures.Dir(t, "cnapp", "misc"), "docker-scout-cves-juice-shop.sarif"),
 	)
 	return files
-}
-
-// readFixture reads a fixture, decompressing .gz files as the CLI does.
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if data, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return data
 }
 
 // countResults counts runs[].results[] with a plain encoding/json decode,
@@ -68,33 +46,13 @@ func countResults(t *testing.T, data []byte) int {
 	return n
 }
 
-// streamOnly hides every method of a reader but Read, so that Parse takes
-// its single-pass path.
-type streamOnly struct{ r io.Reader }
-
-func (s streamOnly) Read(b []byte) (int, error) { return s.r.Read(b) }
-
-// parseAll parses r and returns the findings and report info.
-func parseAll(t testing.TB, r io.Reader, file string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(r, file, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", file, err)
-	}
-	return out, info
-}
-
 func TestConformance(t *testing.T) {
 	for _, path := range sarifFixtures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			data := readFixture(t, path)
+			data := sourcetest.Read(t, path)
 			want := countResults(t, data)
 			name := filepath.Base(path)
-			got, info := parseAll(t, bytes.NewReader(data), name)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), name)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) emitted %d findings (info says %d), want %d", name, len(got), info.Findings, want)
 			}
@@ -114,7 +72,7 @@ func TestConformance(t *testing.T) {
 			}
 			// A second parse, through the single-pass path, gives the same
 			// findings and fingerprints.
-			again, info2 := parseAll(t, streamOnly{bytes.NewReader(data)}, name)
+			again, info2 := sourcetest.ParseAll(t, Parse, sourcetest.OnlyReader(bytes.NewReader(data)), name)
 			if diff := cmp.Diff(got, again); diff != "" {
 				t.Errorf("single-pass Parse(%q) differs from two-pass (-two +single):\n%s", name, diff)
 			}
@@ -185,7 +143,7 @@ func TestFixtureFindings(t *testing.T) {
 		name := tt.file[len(tt.file)-1]
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(fixtures.Dir(t, tt.file[:len(tt.file)-1]...), name)
-			fs, _ := parseAll(t, bytes.NewReader(readFixture(t, path)), name)
+			fs, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(sourcetest.Read(t, path)), name)
 			for _, c := range tt.checks {
 				var f *sextant.Finding
 				for _, g := range fs {

@@ -5,6 +5,8 @@ package sarif
 // property bags Trivy, Grype and Docker Scout fill. Everything else in a
 // document is skipped.
 
+import "github.com/sextant-dev/sextant/internal/source/jsonsrc"
+
 // tool is run.tool.
 type tool struct {
 	Driver     component   `json:"driver"`
@@ -13,11 +15,11 @@ type tool struct {
 
 // component is a toolComponent: the driver or an extension.
 type component struct {
-	Name            string     `json:"name"`
-	FullName        string     `json:"fullName"`
-	Version         flexString `json:"version"`
-	SemanticVersion string     `json:"semanticVersion"`
-	Rules           []rule     `json:"rules"`
+	Name            string             `json:"name"`
+	FullName        string             `json:"fullName"`
+	Version         jsonsrc.FlexString `json:"version"`
+	SemanticVersion string             `json:"semanticVersion"`
+	Rules           []rule             `json:"rules"`
 }
 
 // rule is a reportingDescriptor.
@@ -46,19 +48,19 @@ type ruleConfig struct {
 // ruleProperty is the rule property bag as Trivy, Grype, Docker Scout and
 // GitHub code scanning use it.
 type ruleProperty struct {
-	SecuritySeverity flexString   `json:"security-severity"`
-	Tags             []flexString `json:"tags"`
-	Purls            []string     `json:"purls"`
+	SecuritySeverity jsonsrc.FlexString   `json:"security-severity"`
+	Tags             []jsonsrc.FlexString `json:"tags"`
+	Purls            []string             `json:"purls"`
 	// Trivy: the CVSS of the severity source.
-	CVSSv2Score  flexString `json:"cvssv2_score"`
-	CVSSv2Vector string     `json:"cvssv2_vector"`
-	CVSSv3Score  flexString `json:"cvssv3_baseScore"`
+	CVSSv2Score  jsonsrc.FlexString `json:"cvssv2_score"`
+	CVSSv2Vector string             `json:"cvssv2_vector"`
+	CVSSv3Score  jsonsrc.FlexString `json:"cvssv3_baseScore"`
 	// CVSSv3Vector also matches Docker Scout's "cvssV3_vector".
 	CVSSv3Vector string `json:"cvssv3_vector"`
 	// Docker Scout.
-	CVSSv3         flexString `json:"cvssV3"`
-	CVSSv3Severity string     `json:"cvssV3_severity"`
-	FixedVersion   flexString `json:"fixed_version"`
+	CVSSv3         jsonsrc.FlexString `json:"cvssV3"`
+	CVSSv3Severity string             `json:"cvssV3_severity"`
+	FixedVersion   jsonsrc.FlexString `json:"fixed_version"`
 }
 
 // result is one SARIF result: one finding.
@@ -130,7 +132,7 @@ type suppression struct {
 // resultProperty is the result property bag; some writers put the package
 // URL there.
 type resultProperty struct {
-	PURL flexString `json:"purl"`
+	PURL jsonsrc.FlexString `json:"purl"`
 }
 
 // invocation is the part of run.invocations used: whether the scan
@@ -156,7 +158,7 @@ type runProperty struct {
 
 // epssScore is one entry of runProperty.EPSSScores.
 type epssScore struct {
-	CVE        string     `json:"cve"`
-	EPSS       flexString `json:"epss"`
-	Percentile flexString `json:"percentile"`
+	CVE        string             `json:"cve"`
+	EPSS       jsonsrc.FlexString `json:"epss"`
+	Percentile jsonsrc.FlexString `json:"percentile"`
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Trivy's rule names, one per result class.
@@ -324,7 +325,7 @@ func (rs *runState) scout(f *sextant.Finding, it *item, r *rule) {
 		fallbackSeverity(f, r, res)
 	}
 	if fl.CVSSScore != "" || fl.CVSSVector != "" {
-		addCVSS(f, "docker-scout", "3.0", fl.CVSSVector, flexString(fl.CVSSScore))
+		addCVSS(f, "docker-scout", "3.0", fl.CVSSVector, jsonsrc.FlexString(fl.CVSSScore))
 	} else if r != nil {
 		addCVSS(f, "docker-scout", "3.0", r.Properties.CVSSv3Vector, r.Properties.CVSSv3)
 	}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 	"testing"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		for _, single := range []bool{false, true} {
 			var r io.Reader = bytes.NewReader(data)
 			if single {
-				r = streamOnly{r}
+				r = sourcetest.OnlyReader(r)
 			}
 			n := 0
 			info, err := Parse(r, "fuzz.sarif", func(f *sextant.Finding) error {
@@ -32,9 +32,7 @@ func FuzzParse(f *testing.F) {
 				return nil
 			})
 			if err != nil {
-				if sextant.ErrorCode(err) != sextant.EINVALID || !strings.HasPrefix(err.Error(), op+": ") {
-					t.Fatalf("Parse error %v (code %q), want an EINVALID error prefixed %q", err, sextant.ErrorCode(err), op)
-				}
+				sourcetest.CheckInvalid(t, string(data), err, op, "")
 				continue
 			}
 			if info.Findings != n {
@@ -65,7 +63,7 @@ func BenchmarkParseStream(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(streamOnly{bytes.NewReader(data)}, "bench.sarif", func(*sextant.Finding) error { return nil }); err != nil {
+		if _, err := Parse(sourcetest.OnlyReader(bytes.NewReader(data)), "bench.sarif", func(*sextant.Finding) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}

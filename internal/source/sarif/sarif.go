@@ -25,14 +25,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the name of the format this package reads, as it appears in
 // sextant.Source.Format and sextant.ReportInfo.Format.
 const Format = "sarif"
+
+// op prefixes every error this package returns.
+const op = "parse sarif report"
 
 // toolKind is the producer of a run, which decides where its findings keep
 // their package data.
@@ -54,20 +56,13 @@ const (
 func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error) {
 	p := &parser{file: file, emit: emit}
 	p.info = sextant.ReportInfo{Format: Format, Complete: true}
-	if rs, ok := r.(io.ReadSeeker); ok {
-		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
-			p.prescan = true
-			err := p.walkDocument(rs)
-			p.prescan = false
-			if err != nil {
-				return p.result(err)
-			}
-			if _, err := rs.Seek(start, io.SeekStart); err != nil {
-				return p.result(sextant.Errorf(sextant.EINVALID, "%s: rewind input: %v", op, err))
-			}
-			p.rewound = true
-		}
+	p.prescan = true
+	ran, err := jsonsrc.Prescan(op, r, p.walkDocument)
+	p.prescan = false
+	if err != nil {
+		return p.result(err)
 	}
+	p.rewound = ran
 	return p.result(p.walkDocument(r))
 }
 
@@ -108,23 +103,23 @@ func (p *parser) walkDocument(r io.Reader) error {
 	if text {
 		p.warnf("skipped %d bytes of text before the SARIF document (scanner progress output?)", skipped)
 	}
-	w := &walker{dec: jsontext.NewDecoder(br, decodeOptions), base: skipped}
-	switch k := w.dec.PeekKind(); k {
+	w := jsonsrc.NewWalker(op, br, skipped, jsonsrc.LenientAnyCase)
+	switch k := w.Dec.PeekKind(); k {
 	case '{':
 	case 0:
-		if _, err := w.dec.ReadToken(); err == io.EOF {
-			return sextant.Errorf(sextant.EINVALID, "%s: empty input", op)
+		if jsonsrc.Empty(w.Dec) {
+			return jsonsrc.Invalid(op, "empty input")
 		}
-		return w.wrongKind("the document", k, "an object")
+		return w.WrongKind("the document", k, "an object")
 	default:
-		return w.wrongKind("the document", k, "an object")
+		return w.WrongKind("the document", k, "an object")
 	}
-	if err := w.open("the document", '{'); err != nil {
+	if err := w.Open("the document", '{'); err != nil {
 		return err
 	}
 	sawRuns := false
 	for {
-		name, ok, err := w.key()
+		name, ok, err := w.Key()
 		if err != nil {
 			return err
 		}
@@ -133,8 +128,8 @@ func (p *parser) walkDocument(r io.Reader) error {
 		}
 		switch name {
 		case "version":
-			var v flexString
-			if err := w.decode(&v); err != nil {
+			var v jsonsrc.FlexString
+			if err := w.Decode(&v); err != nil {
 				return err
 			}
 			if v != "2.1.0" {
@@ -142,17 +137,17 @@ func (p *parser) walkDocument(r io.Reader) error {
 			}
 		case "runs":
 			sawRuns = true
-			if w.dec.PeekKind() == 'n' {
-				if err := w.skip(); err != nil {
+			if w.Dec.PeekKind() == 'n' {
+				if err := w.Skip(); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := w.open(`"runs"`, '['); err != nil {
+			if err := w.Open(`"runs"`, '['); err != nil {
 				return err
 			}
 			for i := 0; ; i++ {
-				more, err := w.more()
+				more, err := w.More()
 				if err != nil {
 					return err
 				}
@@ -164,7 +159,7 @@ func (p *parser) walkDocument(r io.Reader) error {
 				}
 			}
 		default:
-			if err := w.skip(); err != nil {
+			if err := w.Skip(); err != nil {
 				return err
 			}
 		}
@@ -176,8 +171,8 @@ func (p *parser) walkDocument(r io.Reader) error {
 		if len(p.runs) == 0 {
 			p.warnf("the report has no runs")
 		}
-		if w.trailing() {
-			p.warnf("ignored text after the SARIF document at byte %d", w.offset())
+		if w.Trailing() {
+			p.warnf("ignored text after the SARIF document at byte %d", w.Offset())
 		}
 	}
 	return nil
@@ -242,7 +237,7 @@ type item struct {
 
 // walkRun reads one run. In the first pass it records the header and skips
 // the results; otherwise it turns each result into a finding.
-func (p *parser) walkRun(w *walker, i int) error {
+func (p *parser) walkRun(w *jsonsrc.Walker, i int) error {
 	var rs *runState
 	switch {
 	case p.prescan:
@@ -254,11 +249,11 @@ func (p *parser) walkRun(w *walker, i int) error {
 		rs = &runState{index: i}
 		p.runs = append(p.runs, rs)
 	}
-	if err := w.open(fmt.Sprintf("runs[%d]", i), '{'); err != nil {
+	if err := w.Open(fmt.Sprintf("runs[%d]", i), '{'); err != nil {
 		return err
 	}
 	for {
-		name, ok, err := w.key()
+		name, ok, err := w.Key()
 		if err != nil {
 			return err
 		}
@@ -267,8 +262,8 @@ func (p *parser) walkRun(w *walker, i int) error {
 		}
 		switch {
 		case name == "results":
-			if p.prescan || w.dec.PeekKind() == 'n' {
-				if err := w.skip(); err != nil {
+			if p.prescan || w.Dec.PeekKind() == 'n' {
+				if err := w.Skip(); err != nil {
 					return err
 				}
 				continue
@@ -278,11 +273,11 @@ func (p *parser) walkRun(w *walker, i int) error {
 			}
 		case rs.final:
 			// Read in the first pass.
-			if err := w.skip(); err != nil {
+			if err := w.Skip(); err != nil {
 				return err
 			}
 		case name == "tool":
-			if err := w.decode(&rs.tool); err != nil {
+			if err := w.Decode(&rs.tool); err != nil {
 				return err
 			}
 			rs.setTool()
@@ -292,19 +287,19 @@ func (p *parser) walkRun(w *walker, i int) error {
 				}
 			}
 		case name == "properties":
-			if err := w.decode(&rs.props); err != nil {
+			if err := w.Decode(&rs.props); err != nil {
 				return err
 			}
 		case name == "originalUriBaseIds":
-			if err := w.decode(&rs.baseURIs); err != nil {
+			if err := w.Decode(&rs.baseURIs); err != nil {
 				return err
 			}
 		case name == "invocations":
-			if err := w.decode(&rs.invoc); err != nil {
+			if err := w.Decode(&rs.invoc); err != nil {
 				return err
 			}
 		default:
-			if err := w.skip(); err != nil {
+			if err := w.Skip(); err != nil {
 				return err
 			}
 		}
@@ -318,15 +313,15 @@ func (p *parser) walkRun(w *walker, i int) error {
 }
 
 // walkResults reads run.results one element at a time.
-func (p *parser) walkResults(w *walker, rs *runState) error {
-	if err := w.open(fmt.Sprintf("runs[%d].results", rs.index), '['); err != nil {
+func (p *parser) walkResults(w *jsonsrc.Walker, rs *runState) error {
+	if err := w.Open(fmt.Sprintf("runs[%d].results", rs.index), '['); err != nil {
 		return err
 	}
 	if rs.final {
 		p.prepare(rs)
 	}
 	for {
-		more, err := w.more()
+		more, err := w.More()
 		if err != nil {
 			return err
 		}
@@ -335,7 +330,7 @@ func (p *parser) walkResults(w *walker, rs *runState) error {
 		}
 		rs.queue = append(rs.queue, item{})
 		it := &rs.queue[len(rs.queue)-1]
-		if err := w.decode(&it.res); err != nil {
+		if err := w.Decode(&it.res); err != nil {
 			return err
 		}
 		if err := p.drain(rs, false); err != nil {
@@ -530,8 +525,8 @@ func (p *parser) prepare(rs *runState) {
 		}
 		rs.epss = make(map[string]sextant.EPSS, len(rs.props.EPSSScores))
 		for _, e := range rs.props.EPSSScores {
-			prob, ok1 := e.EPSS.float()
-			pct, ok2 := e.Percentile.float()
+			prob, ok1 := e.EPSS.Float()
+			pct, ok2 := e.Percentile.Float()
 			if e.CVE == "" || !ok1 || !ok2 {
 				p.warnf("run %d: ignored an EPSS entry without CVE, score or percentile (%q)", rs.index, e.CVE)
 				continue
@@ -679,8 +674,8 @@ func cvssVersion(vector, def string) string {
 }
 
 // addCVSS appends a CVSS rating when there is a vector or a score.
-func addCVSS(f *sextant.Finding, source, def, vector string, score flexString) {
-	s, ok := score.float()
+func addCVSS(f *sextant.Finding, source, def, vector string, score jsonsrc.FlexString) {
+	s, ok := score.Float()
 	if vector == "" && !ok {
 		return
 	}
@@ -722,7 +717,7 @@ func fallbackSeverity(f *sextant.Finding, r *rule, res *result) {
 			}
 		}
 		if r.Properties.SecuritySeverity != "" {
-			if score, ok := r.Properties.SecuritySeverity.float(); ok {
+			if score, ok := r.Properties.SecuritySeverity.Float(); ok {
 				f.Severity = sextant.SeverityFromCVSS(score)
 				return
 			}

@@ -2,9 +2,7 @@ package sarif
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,9 +13,8 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 // goldenFinding shows the normalised severity, which Finding does not
 // marshal.
@@ -35,24 +32,8 @@ func checkGolden(t *testing.T, name string, fs []*sextant.Finding, info sextant.
 	for _, f := range fs {
 		out.Findings = append(out.Findings, goldenFinding{f.Severity.String(), f})
 	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
 	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Parse(%q) differs from %s (-want +got):\n%s", name, path, diff)
-	}
+	sourcetest.GoldenJSON(t, path, out)
 }
 
 func TestGolden(t *testing.T) {
@@ -70,8 +51,8 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := readFixture(t, tt.path(t))
-			fs, info := parseAll(t, bytes.NewReader(data), tt.name)
+			data := sourcetest.Read(t, tt.path(t))
+			fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), tt.name)
 			checkGolden(t, tt.name, fs, info)
 		})
 	}
@@ -82,7 +63,7 @@ func TestGrype(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, info := parseAll(t, bytes.NewReader(data), "grype-image.sarif")
+	fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(data), "grype-image.sarif")
 	if len(fs) != 2 || info.Source.Scanner != "grype" || info.Source.Version != "0.109.0" {
 		t.Fatalf("Parse(grype-image.sarif) = %d findings, source %+v; want 2 from grype 0.109.0", len(fs), info.Source)
 	}
@@ -139,9 +120,9 @@ func TestMemberOrder(t *testing.T) {
 			var r = bytes.NewReader([]byte(in))
 			var got []*sextant.Finding
 			if single {
-				got, _ = parseAll(t, streamOnly{r}, "report.sarif")
+				got, _ = sourcetest.ParseAll(t, Parse, sourcetest.OnlyReader(r), "report.sarif")
 			} else {
-				got, _ = parseAll(t, r, "report.sarif")
+				got, _ = sourcetest.ParseAll(t, Parse, r, "report.sarif")
 			}
 			if want == nil {
 				want = got
@@ -215,7 +196,7 @@ func TestWarnings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, info := parseAll(t, strings.NewReader(tt.in), "report.sarif")
+			fs, info := sourcetest.ParseAll(t, Parse, strings.NewReader(tt.in), "report.sarif")
 			if len(fs) != 1 {
 				t.Fatalf("Parse = %d findings, want 1", len(fs))
 			}
@@ -223,10 +204,10 @@ func TestWarnings(t *testing.T) {
 			if f.Severity != tt.sev {
 				t.Errorf("Parse severity = %v, want %v (warnings %q)", f.Severity, tt.sev, f.Warnings)
 			}
-			if tt.want != "" && !containsSub(f.Warnings, tt.want) {
+			if tt.want != "" && !sourcetest.AnyContains(f.Warnings, tt.want) {
 				t.Errorf("Parse warnings = %q, want one containing %q", f.Warnings, tt.want)
 			}
-			if tt.report != "" && !containsSub(info.Warnings, tt.report) {
+			if tt.report != "" && !sourcetest.AnyContains(info.Warnings, tt.report) {
 				t.Errorf("Parse report warnings = %q, want one containing %q", info.Warnings, tt.report)
 			}
 		})
@@ -235,7 +216,7 @@ func TestWarnings(t *testing.T) {
 
 func TestScoutPackage(t *testing.T) {
 	in := doc(`"tool":{"driver":{"name":"docker scout","rules":[{"id":"CVE-1"}]}}`, `"results":[{"ruleId":"CVE-1","ruleIndex":0,"message":{"text":"Vulnerability :CVE-1\nSeverity :HIGH\nPackage :pkg:maven/org.example/lib@1.0.0\nFixed version :not fixed\nCVSS Score :7.5\nCVSS Vector :CVSS:4.0/AV:N\n"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"/app/lib.jar"}}}]}]`)
-	fs, _ := parseAll(t, strings.NewReader(in), "-")
+	fs, _ := sourcetest.ParseAll(t, Parse, strings.NewReader(in), "-")
 	f := fs[0]
 	if f.Package.Name != "org.example:lib" || f.Package.Ecosystem != "maven" || f.FixState != "not-fixed" || len(f.FixedVersions) != 0 {
 		t.Errorf("Parse = %+v fix %q %v, want maven org.example:lib not-fixed", f.Package, f.FixState, f.FixedVersions)
@@ -243,15 +224,6 @@ func TestScoutPackage(t *testing.T) {
 	if diff := cmp.Diff([]sextant.CVSS{{Source: "docker-scout", Version: "4.0", Vector: "CVSS:4.0/AV:N", Score: 7.5}}, f.CVSS); diff != "" {
 		t.Errorf("CVSS (-want +got):\n%s", diff)
 	}
-}
-
-func containsSub(ss []string, sub string) bool {
-	for _, s := range ss {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestErrors(t *testing.T) {
@@ -262,8 +234,8 @@ func TestErrors(t *testing.T) {
 		{"blank", "  \n ", "empty input"},
 		{"not an object", `[1,2]`, "want an object"},
 		{"no runs", `{"version":"2.1.0"}`, `no "runs" member`},
-		{"runs not array", `{"runs": 5}`, `"runs" at byte 9: want array, got number`},
-		{"wrong field type", doc(trivyTool, `"results":[{"ruleId": 5}]`), `field "/runs/0/results/0/ruleId" at byte`},
+		{"runs not array", `{"runs": 5}`, `"runs" at byte 9: want an array, got a number`},
+		{"wrong field type", doc(trivyTool, `"results":[{"ruleId": 5}]`), "field /runs/0/results/0/ruleId at byte 483 has the wrong type: got a number, want a string"},
 		{"truncated", doc(trivyTool, trivyResults)[:300], "unexpected end of input at byte"},
 		{"invalid", `{"runs":[}`, "invalid JSON at byte 9"},
 		{"number", `42`, "want an object"},
@@ -274,16 +246,11 @@ func TestErrors(t *testing.T) {
 				var r = bytes.NewReader([]byte(tt.in))
 				var err error
 				if single {
-					_, err = Parse(streamOnly{r}, "x", func(*sextant.Finding) error { return nil })
+					_, err = Parse(sourcetest.OnlyReader(r), "x", func(*sextant.Finding) error { return nil })
 				} else {
 					_, err = Parse(r, "x", func(*sextant.Finding) error { return nil })
 				}
-				if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "parse sarif report: ") {
-					t.Fatalf("Parse(%q) error = %v, want one containing %q", tt.in, err, tt.want)
-				}
-				if code := sextant.ErrorCode(err); code != sextant.EINVALID {
-					t.Errorf("Parse(%q) error code = %q, want %q", tt.in, code, sextant.EINVALID)
-				}
+				sourcetest.CheckInvalid(t, tt.in, err, op, tt.want)
 			})
 		}
 	}

@@ -2,10 +2,7 @@ package trivy
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
 
 // outOfScope lists the files under fixtures/trivy that are not Trivy JSON
@@ -54,25 +52,6 @@ func reportFiles(t *testing.T) map[string]string {
 		t.Fatal("no Trivy JSON fixtures found")
 	}
 	return out
-}
-
-// readFixture returns a fixture's bytes, decompressed when gzipped.
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatalf("gunzip %s: %v", path, err)
-		}
-	}
-	return b
 }
 
 // countFindings counts the findings of a Trivy report independently of the
@@ -125,27 +104,14 @@ func countFindings(t *testing.T, b []byte) int {
 	return 0
 }
 
-func parseAll(t *testing.T, b []byte, file string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(bytes.NewReader(b), file, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", file, err)
-	}
-	return out, info
-}
-
 func TestConformance(t *testing.T) {
 	files := reportFiles(t)
 	total := 0
 	for rel, path := range files {
 		t.Run(rel, func(t *testing.T) {
-			b := readFixture(t, path)
+			b := sourcetest.Read(t, path)
 			want := countFindings(t, b)
-			got, info := parseAll(t, b, rel)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), rel)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) emitted %d findings, ReportInfo.Findings = %d; want %d", rel, len(got), info.Findings, want)
 			}
@@ -164,7 +130,7 @@ func TestConformance(t *testing.T) {
 					t.Errorf("Parse(%q) finding %d: ID %q is not its fingerprint", rel, i, f.ID)
 				}
 			}
-			again, _ := parseAll(t, b, rel)
+			again, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), rel)
 			if !slices.EqualFunc(got, again, func(a, b *sextant.Finding) bool { return a.ID == b.ID }) {
 				t.Errorf("Parse(%q) fingerprints differ between two parses", rel)
 			}
@@ -198,7 +164,7 @@ func TestHandChecked(t *testing.T) {
 		if !ok {
 			t.Fatalf("fixture %s missing", rel)
 		}
-		return parseAll(t, readFixture(t, p), rel)
+		return sourcetest.ParseAll(t, Parse, bytes.NewReader(sourcetest.Read(t, p)), rel)
 	}
 
 	t.Run("alpine-3.10", func(t *testing.T) {

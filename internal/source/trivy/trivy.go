@@ -27,6 +27,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the name of the format this package reads, as it appears in
@@ -54,7 +55,7 @@ const errPrefix = "parse trivy report"
 // unchanged, and a failure to read r, which has code sextant.EUNAVAILABLE.
 func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error) {
 	p := &parser{
-		dec:  jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		dec:  jsontext.NewDecoder(r, jsonsrc.Lenient),
 		emit: emit,
 		top:  &topInfo{},
 	}
@@ -71,7 +72,7 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 		if p.emitErr != nil && errors.Is(err, p.emitErr) {
 			return info, p.emitErr
 		}
-		return info, p.wrapErr(err)
+		return info, jsonsrc.Error(errPrefix, err, jsonsrc.Pos{Dec: p.dec})
 	}
 	return info, nil
 }
@@ -81,10 +82,7 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 // consistently, and case-insensitive matching halves the decoding speed.
 // (Members walked by hand, at the top level and in results and
 // resources, match case-insensitively.)
-var decodeOpts = json.JoinOptions(
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
-)
+var decodeOpts = jsonsrc.Lenient
 
 // parser holds the state of one Parse call.
 type parser struct {
@@ -155,8 +153,8 @@ func (p *parser) parse() error {
 		}
 		return err
 	default:
-		return sextant.Errorf(sextant.EINVALID, "%s: top-level value at byte %d is a JSON %s, want an object or an array",
-			errPrefix, p.dec.InputOffset(), kindName(k))
+		return sextant.Errorf(sextant.EINVALID, "%s: top-level value at byte %d is %s, want an object or an array",
+			errPrefix, p.dec.InputOffset(), jsonsrc.KindName(k))
 	}
 	p.top.done = true
 	p.top.ready = true
@@ -330,8 +328,8 @@ func (p *parser) expect(kind jsontext.Kind, what string) (ok bool, err error) {
 		}
 		return false, err
 	}
-	return false, sextant.Errorf(sextant.EINVALID, "%s: %s at byte %d is a JSON %s, want %s",
-		errPrefix, what, p.dec.InputOffset(), kindName(k), kindName(kind))
+	return false, sextant.Errorf(sextant.EINVALID, "%s: %s at byte %d is %s, want %s",
+		errPrefix, what, p.dec.InputOffset(), jsonsrc.KindName(k), jsonsrc.KindName(kind))
 }
 
 // add builds and emits a decoded finding now if everything it needs is
@@ -427,73 +425,4 @@ func (p *parser) reportWarnings() []string {
 		w = append(w, "the report contains no findings")
 	}
 	return w
-}
-
-// wrapErr turns a decoding error into a *sextant.Error that says what is
-// wrong and where.
-func (p *parser) wrapErr(err error) error {
-	var se *sextant.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	var syn *jsontext.SyntacticError
-	var sem *json.SemanticError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		off := p.dec.InputOffset()
-		if errors.As(err, &syn) {
-			off = syn.ByteOffset
-		}
-		return sextant.Errorf(sextant.EINVALID, "%s: unexpected end of input at byte %d (truncated file?)", errPrefix, off)
-	case errors.As(err, &syn):
-		return sextant.Errorf(sextant.EINVALID, "%s: invalid JSON at byte %d: %v", errPrefix, syn.ByteOffset, syn.Err)
-	case errors.As(err, &sem):
-		where := string(sem.JSONPointer)
-		if where == "" {
-			where = string(p.dec.StackPointer())
-		}
-		what := "wrong type"
-		if sem.JSONKind != 0 && sem.GoType != nil {
-			what = fmt.Sprintf("JSON %s cannot be read as %s", kindName(sem.JSONKind), goTypeName(sem.GoType.String()))
-		}
-		if sem.Err != nil {
-			what += ": " + sem.Err.Error()
-		}
-		return sextant.Errorf(sextant.EINVALID, "%s: field %s at byte %d: %s", errPrefix, where, sem.ByteOffset, what)
-	}
-	return sextant.Errorf(sextant.EUNAVAILABLE, "%s: read input: %v", errPrefix, err)
-}
-
-// goTypeName describes a Go type in JSON words for error messages.
-func goTypeName(t string) string {
-	switch {
-	case t == "string":
-		return "a string"
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "float"), strings.HasPrefix(t, "uint"):
-		return "a number"
-	case t == "bool":
-		return "a boolean"
-	case strings.HasPrefix(t, "[]"):
-		return "an array"
-	}
-	return "an object"
-}
-
-// kindName names a JSON kind for error messages.
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case 'n':
-		return "null"
-	case 'f', 't':
-		return "boolean"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	}
-	return "value"
 }

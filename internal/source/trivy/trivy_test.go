@@ -2,9 +2,7 @@ package trivy
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,9 +14,8 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // collect parses a report given as a string.
 func collect(t *testing.T, doc string) ([]*sextant.Finding, sextant.ReportInfo, error) {
@@ -199,23 +196,18 @@ func TestErrors(t *testing.T) {
 	}{
 		{"empty", "", "parse trivy report: empty input"},
 		{"whitespace", "  \n", "parse trivy report: empty input"},
-		{"top-level string", `"hello"`, "top-level value at byte 0 is a JSON string"},
+		{"top-level string", `"hello"`, "top-level value at byte 0 is a string, want an object or an array"},
 		{"truncated", `{"Results":[{"Target":"x","Vulnerabilities":[{"VulnerabilityID":"CVE-1"`, "unexpected end of input at byte"},
 		{"invalid", `{"Results":[}`, "invalid JSON at byte 12"},
 		{"wrong type", `{"Results":[{"Target":"x","Type":"npm","Vulnerabilities":[{"Severity":5}]}]}`, "field /Results/0/Vulnerabilities/0/Severity at byte"},
-		{"results not array", `{"Results":{}}`, "Results at byte 10 is a JSON object, want array"},
-		{"cvss score type", `{"Results":[{"Target":"x","Type":"npm","Vulnerabilities":[{"CVSS":{"nvd":{"V3Score":"high"}}}]}]}`, "CVSS nvd.V3Score is a JSON string, want a number"},
-		{"vendor severity type", `{"Results":[{"Vulnerabilities":[{"VendorSeverity":{"nvd":"x"}}]}]}`, `VendorSeverity "nvd" is a JSON string`},
+		{"results not array", `{"Results":{}}`, "Results at byte 10 is an object, want an array"},
+		{"cvss score type", `{"Results":[{"Target":"x","Type":"npm","Vulnerabilities":[{"CVSS":{"nvd":{"V3Score":"high"}}}]}]}`, "field /Results/0/Vulnerabilities/0/CVSS/nvd at byte 84: CVSS nvd.V3Score is a string, want a number"},
+		{"vendor severity type", `{"Results":[{"Vulnerabilities":[{"VendorSeverity":{"nvd":"x"}}]}]}`, `field /Results/0/Vulnerabilities/0/VendorSeverity at byte 57: VendorSeverity "nvd" is a string, want a number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := collect(t, tt.doc)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Parse(%q) error = %v, want one containing %q", tt.doc, err, tt.want)
-			}
-			if code := sextant.ErrorCode(err); code != sextant.EINVALID {
-				t.Errorf("Parse(%q) error code = %q, want %q", tt.doc, code, sextant.EINVALID)
-			}
+			sourcetest.CheckInvalid(t, tt.doc, err, errPrefix, tt.want)
 		})
 	}
 }
@@ -305,7 +297,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, info := parseAll(t, b, file)
+			fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), file)
 			out := struct {
 				Info     sextant.ReportInfo `json:"info"`
 				Findings []goldenFinding    `json:"findings"`
@@ -313,24 +305,8 @@ func TestGolden(t *testing.T) {
 			for _, f := range fs {
 				out.Findings = append(out.Findings, goldenFinding{f.Severity.String(), f})
 			}
-			got, err := json.MarshalIndent(out, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
 			golden := filepath.Join("testdata", tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("Parse(%s) differs from %s (-want +got):\n%s", file, golden, diff)
-			}
+			sourcetest.GoldenJSON(t, golden, out)
 		})
 	}
 }
@@ -350,10 +326,7 @@ func FuzzParse(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			var se *sextant.Error
-			if !errors.As(err, &se) || se.Code != sextant.EINVALID {
-				t.Fatalf("Parse error %v (%T) is not an EINVALID *sextant.Error", err, err)
-			}
+			sourcetest.CheckInvalid(t, string(b), err, errPrefix, "")
 			return
 		}
 		if info.Findings != n {

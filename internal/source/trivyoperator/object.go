@@ -10,6 +10,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // object is one Trivy Operator custom resource, or a List of them.
@@ -76,7 +77,7 @@ func (t *timeValue) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		return nil
 	case '"':
 	default:
-		return fmt.Errorf("a timestamp is a JSON %s, want a string", kindName(tok.Kind()))
+		return fmt.Errorf("a timestamp is %s, want a string", jsonsrc.KindName(tok.Kind()))
 	}
 	s := tok.String()
 	if ts, err := time.Parse(time.RFC3339Nano, s); err == nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/source/jsonsrc"
 )
 
 // Format is the name of the format this package reads, as it appears in
@@ -55,7 +56,7 @@ const errPrefix = "parse trivy-operator report"
 // unchanged, and a failure to read r, which has code sextant.EUNAVAILABLE.
 func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, error) {
 	p := &parser{
-		dec:  jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		dec:  jsontext.NewDecoder(r, jsonsrc.Lenient),
 		emit: emit,
 		src:  sextant.Source{Scanner: scanner, Format: Format, File: file},
 	}
@@ -75,16 +76,12 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 		if p.emitErr != nil && errors.Is(err, p.emitErr) {
 			return info, p.emitErr
 		}
-		return info, p.wrapErr(err)
+		return info, jsonsrc.Error(errPrefix, err, jsonsrc.Pos{Dec: p.dec})
 	}
 	return info, nil
 }
 
-var decodeOpts = json.JoinOptions(
-	json.MatchCaseInsensitiveNames(true),
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
-)
+var decodeOpts = jsonsrc.LenientAnyCase
 
 type parser struct {
 	dec     *jsontext.Decoder
@@ -117,8 +114,8 @@ func (p *parser) parse() error {
 		}
 		return err
 	default:
-		return sextant.Errorf(sextant.EINVALID, "%s: top-level value at byte %d is a JSON %s, want an object or an array",
-			errPrefix, p.dec.InputOffset(), kindName(k))
+		return sextant.Errorf(sextant.EINVALID, "%s: top-level value at byte %d is %s, want an object or an array",
+			errPrefix, p.dec.InputOffset(), jsonsrc.KindName(k))
 	}
 }
 
@@ -178,7 +175,7 @@ func (p *parser) array(what string) error {
 		return err
 	}
 	if tok.Kind() != '[' {
-		return sextant.Errorf(sextant.EINVALID, "%s: %s is a JSON %s, want an array", errPrefix, what, kindName(tok.Kind()))
+		return sextant.Errorf(sextant.EINVALID, "%s: %s is %s, want an array", errPrefix, what, jsonsrc.KindName(tok.Kind()))
 	}
 	for p.dec.PeekKind() != ']' {
 		off := p.dec.InputOffset()
@@ -306,51 +303,4 @@ func (p *parser) reportWarnings() []string {
 		w = append(w, "the report contains no findings")
 	}
 	return w
-}
-
-func (p *parser) wrapErr(err error) error {
-	var se *sextant.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	var syn *jsontext.SyntacticError
-	var sem *json.SemanticError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		off := p.dec.InputOffset()
-		if errors.As(err, &syn) {
-			off = syn.ByteOffset
-		}
-		return sextant.Errorf(sextant.EINVALID, "%s: unexpected end of input at byte %d (truncated file?)", errPrefix, off)
-	case errors.As(err, &syn):
-		return sextant.Errorf(sextant.EINVALID, "%s: invalid JSON at byte %d: %v", errPrefix, syn.ByteOffset, syn.Err)
-	case errors.As(err, &sem):
-		what := "wrong type"
-		if sem.JSONKind != 0 && sem.GoType != nil {
-			what = fmt.Sprintf("JSON %s cannot be read as Go %s", kindName(sem.JSONKind), sem.GoType)
-		}
-		if sem.Err != nil {
-			what += ": " + sem.Err.Error()
-		}
-		return sextant.Errorf(sextant.EINVALID, "%s: field %s at byte %d: %s", errPrefix, sem.JSONPointer, sem.ByteOffset, what)
-	}
-	return sextant.Errorf(sextant.EUNAVAILABLE, "%s: read input: %v", errPrefix, err)
-}
-
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case 'n':
-		return "null"
-	case 'f', 't':
-		return "boolean"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	}
-	return "value"
 }

@@ -2,13 +2,9 @@ package trivyoperator
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,40 +14,8 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fixtures"
+	"github.com/sextant-dev/sextant/internal/source/sourcetest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func parseAll(t *testing.T, b []byte, file string) ([]*sextant.Finding, sextant.ReportInfo) {
-	t.Helper()
-	var out []*sextant.Finding
-	info, err := Parse(bytes.NewReader(b), file, func(f *sextant.Finding) error {
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", file, err)
-	}
-	return out, info
-}
-
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b
-}
 
 // countFindings counts findings independently of the parser: a generic
 // encoding/json decode, then per resource kind the entries that are
@@ -126,9 +90,9 @@ func TestConformance(t *testing.T) {
 	for _, path := range files {
 		rel := filepath.Base(path)
 		t.Run(rel, func(t *testing.T) {
-			b := readFixture(t, path)
+			b := sourcetest.Read(t, path)
 			want := countFindings(t, b)
-			got, info := parseAll(t, b, rel)
+			got, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), rel)
 			if len(got) != want || info.Findings != want {
 				t.Errorf("Parse(%q) emitted %d findings (info %d), want %d", rel, len(got), info.Findings, want)
 			}
@@ -138,7 +102,7 @@ func TestConformance(t *testing.T) {
 						rel, i, f.ID, f.VulnerabilityID, f.Artifact.Key())
 				}
 			}
-			again, _ := parseAll(t, b, rel)
+			again, _ := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), rel)
 			if !slices.EqualFunc(got, again, func(a, b *sextant.Finding) bool { return a.ID == b.ID }) {
 				t.Errorf("Parse(%q) fingerprints differ between two parses", rel)
 			}
@@ -151,7 +115,7 @@ func TestConformance(t *testing.T) {
 func TestHandChecked(t *testing.T) {
 	dir := fixtures.Dir(t, "trivy", "trivy-operator")
 	parse := func(name string) ([]*sextant.Finding, sextant.ReportInfo) {
-		return parseAll(t, readFixture(t, filepath.Join(dir, name)), name)
+		return sourcetest.ParseAll(t, Parse, bytes.NewReader(sourcetest.Read(t, filepath.Join(dir, name))), name)
 	}
 
 	fs, _ := parse("vulnerabilityreport_many.json")
@@ -268,7 +232,7 @@ func TestShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, info := parseAll(t, []byte(tt.doc), "test.json")
+			fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader([]byte(tt.doc)), "test.json")
 			if len(fs) != tt.count || info.Findings != tt.count {
 				t.Fatalf("Parse = %d findings (info %d), want %d", len(fs), info.Findings, tt.count)
 			}
@@ -282,18 +246,16 @@ func TestShapes(t *testing.T) {
 func TestErrors(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
 		{"empty", "", "parse trivy-operator report: empty input"},
-		{"number", "42", "top-level value at byte 0 is a JSON number"},
+		{"number", "42", "top-level value at byte 0 is a number, want an object or an array"},
 		{"truncated", `{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"vulnerabilityID":"CVE-1"`, "unexpected end of input at byte"},
 		{"invalid", `[{"kind":"x",}]`, "invalid JSON at byte"},
 		{"wrong type", `{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"severity":3}]}}`, "field /report/vulnerabilities/0/severity at byte"},
-		{"items not array", `{"items":{}}`, "items is a JSON object, want an array"},
+		{"items not array", `{"items":{}}`, "items is an object, want an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tt.doc), "t", func(*sextant.Finding) error { return nil })
-			if err == nil || !strings.Contains(err.Error(), tt.want) || sextant.ErrorCode(err) != sextant.EINVALID {
-				t.Fatalf("Parse(%q) error = %v, want an EINVALID error containing %q", tt.doc, err, tt.want)
-			}
+			sourcetest.CheckInvalid(t, tt.doc, err, errPrefix, tt.want)
 		})
 	}
 	stop := errors.New("stop")
@@ -310,8 +272,8 @@ type goldenFinding struct {
 func TestGolden(t *testing.T) {
 	for _, name := range []string{"exposedsecretreport_many.json", "clustercompliancereport.json"} {
 		t.Run(name, func(t *testing.T) {
-			b := readFixture(t, filepath.Join(fixtures.Dir(t, "trivy", "trivy-operator"), name))
-			fs, info := parseAll(t, b, name)
+			b := sourcetest.Read(t, filepath.Join(fixtures.Dir(t, "trivy", "trivy-operator"), name))
+			fs, info := sourcetest.ParseAll(t, Parse, bytes.NewReader(b), name)
 			out := struct {
 				Info     sextant.ReportInfo `json:"info"`
 				Findings []goldenFinding    `json:"findings"`
@@ -319,24 +281,8 @@ func TestGolden(t *testing.T) {
 			for _, f := range fs {
 				out.Findings = append(out.Findings, goldenFinding{f.Severity.String(), f})
 			}
-			got, err := json.MarshalIndent(out, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
 			golden := filepath.Join("testdata", strings.TrimSuffix(name, ".json")+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("Parse(%s) differs from %s (-want +got):\n%s", name, golden, diff)
-			}
+			sourcetest.GoldenJSON(t, golden, out)
 		})
 	}
 }
@@ -356,10 +302,7 @@ func FuzzParse(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			var se *sextant.Error
-			if !errors.As(err, &se) || se.Code != sextant.EINVALID {
-				t.Fatalf("Parse error %v (%T) is not an EINVALID *sextant.Error", err, err)
-			}
+			sourcetest.CheckInvalid(t, string(b), err, errPrefix, "")
 			return
 		}
 		if info.Findings != n {
