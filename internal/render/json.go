@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"runtime"
 	"sync"
@@ -84,87 +85,89 @@ func JSON(w io.Writer, res *triage.Result, o Options) error {
 	return bw.Flush()
 }
 
-// findingChunk is how many findings a worker encodes at a time.
-const findingChunk = 2048
-
 // writeFindings writes the findings array's members, highest score first.
 // Building a finding's view (its factors) and encoding it cost more than
-// writing it, so workers (one per CPU) encode chunks while this goroutine
-// writes finished chunks in order. All workers exit before it returns.
+// writing it, so workers (one per CPU) encode batches while this goroutine
+// writes finished ones in order. At most 2×workers batches are in flight,
+// which bounds memory whatever the number of findings. Every goroutine has
+// exited when it returns.
 func writeFindings(w io.Writer, res *triage.Result, o Options) error {
-	order := res.Order()
-	nchunks := (len(order) + findingChunk - 1) / findingChunk
-	workers := min(runtime.GOMAXPROCS(0), max(nchunks, 1))
-	type chunk struct {
-		buf  []byte
-		done chan struct{}
+	workers := runtime.GOMAXPROCS(0)
+	type job struct {
+		batch triage.Batch
+		buf   []byte
+		done  chan struct{}
 	}
-	chunks := make([]chunk, nchunks)
-	for i := range chunks {
-		chunks[i].done = make(chan struct{})
-	}
-	next := make(chan int)
+	work := make(chan *job)
+	inOrder := make(chan *job, 2*workers)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c := range next {
+			for j := range work {
 				var b []byte
-				for _, i := range order[c*findingChunk : min((c+1)*findingChunk, len(order))] {
-					f := res.View(i, false)
+				for k := range j.batch.Len() {
+					f := res.BatchView(j.batch, k, false)
 					if f.Priority > o.MinPriority {
 						continue
 					}
 					b = append(b, ",\n    "...)
 					b = appendFinding(b, f)
 				}
-				chunks[c].buf = b
-				close(chunks[c].done)
+				j.buf = b
+				close(j.done)
 			}
 		}()
 	}
-	// At most 2×workers chunks are encoded ahead of the writer, which
-	// bounds memory whatever the number of findings: the feeder takes a
-	// slot per chunk, the writer frees it once the chunk is written.
-	ahead := make(chan struct{}, 2*workers)
+	var produceErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer close(next)
-		for c := range nchunks {
+		defer close(work)
+		defer close(inOrder)
+		produceErr = res.EachBatch(func(b triage.Batch) error {
+			j := &job{batch: b, done: make(chan struct{})}
 			select {
-			case ahead <- struct{}{}:
+			case inOrder <- j:
 			case <-stop:
-				return
+				return errStopped
 			}
 			select {
-			case next <- c:
+			case work <- j:
 			case <-stop:
-				return
+				return errStopped
 			}
-		}
+			return nil
+		})
 	}()
 	var err error
 	first := true
-	for c := range chunks {
-		<-chunks[c].done
-		b := chunks[c].buf
-		chunks[c].buf = nil
+	for j := range inOrder {
+		<-j.done
+		b := j.buf
 		if first && len(b) > 0 {
 			b = b[1:] // no comma before the first finding
 			first = false
 		}
 		if len(b) > 0 {
-			_, err = w.Write(b)
-		}
-		<-ahead
-		if err != nil {
-			break
+			if _, err = w.Write(b); err != nil {
+				break
+			}
 		}
 	}
 	close(stop)
+	// Drain what the producer queued before it saw stop, so that workers
+	// blocked on nothing can finish.
+	for range inOrder {
+	}
 	wg.Wait()
+	if err == nil && produceErr != nil && produceErr != errStopped {
+		err = produceErr
+	}
 	return err
 }
+
+// errStopped ends the producer when the writer has failed.
+var errStopped = errors.New("stopped")

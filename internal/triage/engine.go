@@ -13,7 +13,6 @@ package triage
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -815,8 +814,7 @@ func (e *Engine) Finish() *Result {
 		top[newPos] = res.top[old]
 	}
 	res.Actions, res.top = sorted, top
-	// Index the records by action (compressed rows: the records of action
-	// i are actRecs[actOff[i]:actOff[i+1]]).
+	// Index the findings by action (see Result.actOff).
 	res.actOff = make([]uint32, len(res.Actions)+1)
 	e.recs.scan(true, func(_ uint32, r *rec) {
 		if r.action > 0 && !r.dead {
@@ -827,11 +825,14 @@ func (e *Engine) Finish() *Result {
 	for i := 1; i < len(res.actOff); i++ {
 		res.actOff[i] += res.actOff[i-1]
 	}
-	res.actRecs = make([]uint32, res.actOff[len(res.actOff)-1])
+	total := res.actOff[len(res.actOff)-1]
+	res.actIDs = make([][16]byte, total)
+	res.actVulns = make([]uint32, total)
 	fill := slices.Clone(res.actOff)
 	e.recs.scan(false, func(i uint32, r *rec) {
 		if r.action > 0 && !r.dead {
-			res.actRecs[fill[r.action-1]] = i
+			k := fill[r.action-1]
+			res.actIDs[k], res.actVulns[k] = r.id, r.vuln
 			fill[r.action-1]++
 		}
 	})
@@ -842,29 +843,3 @@ func (e *Engine) Finish() *Result {
 	return res
 }
 
-// sortRecs returns record indices sorted by score, highest first (ties:
-// by action rank, then first seen).
-func (e *Engine) sortRecs() []uint32 {
-	type key struct {
-		score  float32
-		action uint32
-		i      uint32
-	}
-	keys := make([]key, 0, e.recs.len())
-	e.recs.scan(false, func(i uint32, r *rec) {
-		if !r.dead {
-			keys = append(keys, key{r.score, r.action, i})
-		}
-	})
-	slices.SortStableFunc(keys, func(a, b key) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.action, b.action)
-	})
-	idx := make([]uint32, len(keys))
-	for k := range keys {
-		idx[k] = keys[k].i
-	}
-	return idx
-}

@@ -1,7 +1,9 @@
 package triage
 
 import (
+	"cmp"
 	"encoding/hex"
+	"math"
 	"slices"
 	"strings"
 
@@ -12,7 +14,6 @@ import (
 // Result is the outcome of a triage: ranked actions, and every finding with
 // its score and the action that fixes it.
 type Result struct {
-	// Actions are sorted by score, highest first.
 	// Actions are sorted by score, highest first. Their Factors are empty
 	// until Explain fills them in.
 	Actions []sextant.Action
@@ -20,9 +21,14 @@ type Result struct {
 
 	e       *Engine
 	top     []uint32 // per action, the record of its highest-scoring finding
-	actOff  []uint32 // per action, where its records start in actRecs
-	actRecs []uint32
-	err     error
+	// The findings of each action in compressed rows: those of action i
+	// are at [actOff[i], actOff[i+1]) in actIDs (fingerprints) and
+	// actVulns (vulnerability records). Kept in memory so that explaining
+	// an action never reads the spilled records.
+	actOff   []uint32
+	actIDs   [][16]byte
+	actVulns []uint32
+	err      error
 }
 
 // Err reports a failure of the temporary storage that holds the findings of
@@ -44,11 +50,10 @@ func (r *Result) Close() error { return r.e.recs.close() }
 func (r *Result) Explain(i int) sextant.Action {
 	a := r.Actions[i]
 	a.Vulnerabilities = r.Vulnerabilities(i)
-	recs := r.actRecs[r.actOff[i]:r.actOff[i+1]]
-	a.FindingIDs = make([]string, len(recs))
-	for j, ri := range recs {
-		rc := r.e.recs.peek(ri)
-		a.FindingIDs[j] = hex.EncodeToString(rc.id[:])
+	ids := r.actIDs[r.actOff[i]:r.actOff[i+1]]
+	a.FindingIDs = make([]string, len(ids))
+	for j := range ids {
+		a.FindingIDs[j] = hex.EncodeToString(ids[j][:])
 	}
 	slices.Sort(a.FindingIDs)
 	top := r.e.recs.peek(r.top[i])
@@ -60,9 +65,8 @@ func (r *Result) Explain(i int) sextant.Action {
 // (or checks, or secret rules) that action i resolves.
 func (r *Result) Vulnerabilities(i int) []string {
 	var out []string
-	for _, ri := range r.actRecs[r.actOff[i]:r.actOff[i+1]] {
-		rc := r.e.recs.peek(ri)
-		out = append(out, r.e.vulns[rc.vuln].canon)
+	for _, v := range r.actVulns[r.actOff[i]:r.actOff[i+1]] {
+		out = append(out, r.e.vulns[v].canon)
 	}
 	return sextant.SortStrings(out)
 }
@@ -179,30 +183,107 @@ func (r *Result) Reports() []sextant.ReportInfo { return r.e.reports }
 // Warnings returns the distinct warnings with their counts.
 func (r *Result) Warnings() []Warning { return r.e.Warnings() }
 
-// EachFinding calls fn for every finding, highest score first. The view is
-// built afresh for each call (factors are recomputed), so fn may keep it.
-// With full set, Description and References are filled in.
+// EachFinding calls fn for every finding, highest score first (ties: by
+// action rank, then in the order read). The view is built afresh for each
+// call (factors are recomputed), so fn may keep it. With full set,
+// Description and References are filled in.
 func (r *Result) EachFinding(full bool, fn func(*FindingView) error) error {
-	for _, i := range r.Order() {
-		if err := fn(r.View(i, full)); err != nil {
-			return err
+	return r.EachBatch(func(b Batch) error {
+		for j := range b.Len() {
+			if err := fn(r.BatchView(b, j, full)); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// Order returns the handles of every finding, highest score first, for
-// View. Writers that build views in parallel use it; View may be called
-// from several goroutines at once.
-func (r *Result) Order() []uint32 { return r.e.sortRecs() }
+// Batch is a run of findings in output order. Views of its findings may be
+// built on several goroutines at once (BatchView), so that writers can
+// encode in parallel.
+type Batch struct {
+	recs []rec
+}
 
-// View builds the view of the finding with handle i (from Order).
-func (r *Result) View(i uint32, full bool) *FindingView { return r.view(i, full) }
+// Len returns the number of findings in the batch.
+func (b Batch) Len() int { return len(b.recs) }
 
-func (r *Result) view(i uint32, full bool) *FindingView {
+// batchLen is how many findings a Batch holds at most.
+const batchLen = 2048
+
+// bandRecs bounds how many records one pass over the records gathers: the
+// findings are output in score bands, each read in one sequential pass and
+// sorted in memory, so that output never reads the spilled records at
+// random.
+const bandRecs = 128 << 10
+
+// EachBatch calls fn with the findings in output order, highest score
+// first, in batches. It makes one sequential pass over the records per
+// score band.
+func (r *Result) EachBatch(fn func(Batch) error) error {
 	e := r.e
-	rec := e.recs.peek(i)
-	rc := &rec
+	// Scores are multiples of 0.1 from 0 to 100: 1001 bins.
+	var hist [1001]int
+	e.recs.scan(false, func(_ uint32, rc *rec) {
+		if !rc.dead {
+			hist[scoreBin(rc)]++
+		}
+	})
+	type item struct {
+		r rec
+		i uint32
+	}
+	for hi := len(hist) - 1; hi >= 0; {
+		// A band is the bins [lo, hi] holding at most bandRecs records
+		// (or one bin, however many it holds).
+		lo, n := hi, hist[hi]
+		for lo > 0 && n+hist[lo-1] <= bandRecs {
+			lo--
+			n += hist[lo]
+		}
+		if n > 0 {
+			band := make([]item, 0, n)
+			e.recs.scan(false, func(i uint32, rc *rec) {
+				if b := scoreBin(rc); !rc.dead && b >= lo && b <= hi {
+					band = append(band, item{*rc, i})
+				}
+			})
+			slices.SortFunc(band, func(a, b item) int {
+				if c := cmp.Compare(b.r.score, a.r.score); c != 0 {
+					return c
+				}
+				if c := cmp.Compare(a.r.action, b.r.action); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.i, b.i)
+			})
+			for start := 0; start < len(band); start += batchLen {
+				part := band[start:min(start+batchLen, len(band))]
+				b := Batch{recs: make([]rec, len(part))}
+				for k := range part {
+					b.recs[k] = part[k].r
+				}
+				if err := fn(b); err != nil {
+					return err
+				}
+			}
+		}
+		hi = lo - 1
+	}
+	return e.recs.failure()
+}
+
+func scoreBin(rc *rec) int {
+	return min(max(int(math.Round(float64(rc.score)*10)), 0), 1000)
+}
+
+// BatchView builds the view of the j-th finding of a batch.
+func (r *Result) BatchView(b Batch, j int, full bool) *FindingView {
+	return r.viewRec(&b.recs[j], full)
+}
+
+func (r *Result) viewRec(rc *rec, full bool) *FindingView {
+	e := r.e
 	p := &e.pkgs[rc.pkg]
 	t := e.texts
 	v := &e.vulns[rc.vuln]
