@@ -215,7 +215,7 @@ const batchLen = 2048
 // findings are output in score bands, each read in one sequential pass and
 // sorted in memory, so that output never reads the spilled records at
 // random.
-const bandRecs = 128 << 10
+const bandRecs = 64 << 10
 
 // EachBatch calls fn with the findings in output order, highest score
 // first, in batches. It makes one sequential pass over the records per
