@@ -17,7 +17,8 @@ func (m *Main) intelCache(dir string) *intel.Cache {
 	if dir == "" {
 		dir = m.Getenv("SEXTANT_INTEL_DIR")
 	}
-	return &intel.Cache{Dir: dir, Version: sextantVersion(), Client: &http.Client{}}
+	return &intel.Cache{Dir: dir, Version: sextantVersion(), Client: &http.Client{},
+		KEVURL: m.Getenv("SEXTANT_KEV_URL"), EPSSURL: m.Getenv("SEXTANT_EPSS_URL")}
 }
 
 // loadIntel fills the engine options with KEV and EPSS lookups, from the
@@ -112,7 +113,9 @@ from their publishers into a cache directory; 'triage' reads them from there
 and works without them (with a warning) when they are missing.
 
 The cache directory is --dir, else $SEXTANT_INTEL_DIR, else the user cache
-directory (~/.cache/sextant/intel on Linux).`,
+directory (~/.cache/sextant/intel on Linux). Behind a proxy, the usual
+HTTPS_PROXY variables apply; from a mirror, set SEXTANT_KEV_URL and
+SEXTANT_EPSS_URL.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "", "cache directory")
 	update := &cobra.Command{
@@ -123,11 +126,8 @@ directory (~/.cache/sextant/intel on Linux).`,
 			c := m.intelCache(dir)
 			errw := cmd.ErrOrStderr()
 			res, err := c.Update(cmd.Context(), func(e intel.Event) {
-				switch e.Kind {
-				case intel.EventChecking:
+				if e.Kind == intel.EventChecking {
 					fmt.Fprintf(errw, "%s: checking %s\n", e.Feed, e.URL)
-				case intel.EventFailed:
-					fmt.Fprintf(errw, "%s: failed: %v\n", e.Feed, e.Err)
 				}
 			})
 			out := cmd.OutOrStdout()
@@ -145,7 +145,12 @@ directory (~/.cache/sextant/intel on Linux).`,
 				}
 			}
 			if err != nil {
-				return err
+				// Each feed's failure is printed above; the cached copies
+				// are untouched.
+				if perr := m.printIntelStatus(cmd, c); perr != nil {
+					return perr
+				}
+				return sextant.Errorf(sextant.EUNAVAILABLE, "intel update failed (see above); cached copies are unchanged and triage works without them")
 			}
 			return m.printIntelStatus(cmd, c)
 		},
