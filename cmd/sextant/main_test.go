@@ -231,3 +231,20 @@ func TestTriageDockerfileDiff(t *testing.T) {
 		t.Errorf("no unified diff in output:\n%s", out)
 	}
 }
+
+func TestTriageProgress(t *testing.T) {
+	code, _, errs := run(t, "", "triage", "--no-intel", "--progress", "always", "-q", ex+"reports/shop-web-trivy.json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// The bar redraws four times a second; a short run may end before the
+	// first draw, but it must always clear its line and never leave a
+	// partial bar behind.
+	if strings.Contains(errs, "reading") && !strings.HasSuffix(errs, "\r\x1b[K") {
+		t.Errorf("progress output not cleared at the end: %q", errs)
+	}
+	code, _, errs = run(t, "", "triage", "--no-intel", "--progress", "never", ex+"reports/shop-web-trivy.json")
+	if code != exitOK || strings.Contains(errs, "reading") {
+		t.Errorf("--progress never: exit %d, stderr %q", code, errs)
+	}
+}
