@@ -134,7 +134,10 @@ func (p *parser) findings(r *result, arr string) error {
 		switch arr {
 		case arrVulnerabilities:
 			v := new(vulnerability)
-			if err := p.decode(v); err != nil {
+			if p.vulns == nil {
+				p.vulns = &vulnDecoder{dec: p.dec}
+			}
+			if err := p.vulns.decodeVulnerability(v); err != nil {
 				return err
 			}
 			it.vuln = v

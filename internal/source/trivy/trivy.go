@@ -87,6 +87,7 @@ var decodeOpts = jsonsrc.Lenient
 // parser holds the state of one Parse call.
 type parser struct {
 	dec     *jsontext.Decoder
+	vulns   *vulnDecoder // made at the first vulnerability
 	emit    sextant.Emit
 	emitErr error
 	src     sextant.Source
