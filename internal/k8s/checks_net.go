@@ -22,6 +22,7 @@ const (
 	CheckNetPolicyNoPods      = "SX-K8S-204"
 	CheckNetIngressTLS        = "SX-K8S-205"
 	CheckNetServiceExternalIP = "SX-K8S-206"
+	CheckNetWorkloadNoPolicy  = "SX-K8S-207"
 )
 
 // DefaultDenyPolicyName is the name of the NetworkPolicy that the fix for
@@ -97,6 +98,18 @@ func NetworkChecks() []Check {
 			Kinds:    []string{"Service"},
 			Run:      runNetExternalIPs,
 		},
+		{
+			ID:       CheckNetWorkloadNoPolicy,
+			Title:    "Workload not selected by any ingress NetworkPolicy",
+			Severity: sextant.SeverityMedium,
+			Rationale: "NetworkPolicies isolate only the pods they select: in a namespace that has policies, a workload " +
+				"that none selects for ingress still accepts traffic from every pod in the cluster, usually because a " +
+				"label or selector drifted. (A namespace with no policy at all is SX-K8S-203.)",
+			Mappings: []string{"CIS 5.3.2", "NSA/CISA: Network policies (default deny)", "kube-score: pod-networkpolicy",
+				"Polaris: missingNetworkPolicy"},
+			Kinds: []string{"Workload"},
+			Run:   runNetWorkloadNoPolicy,
+		},
 	}
 }
 
@@ -163,10 +176,20 @@ func runNetLBSourceRanges(o *Object, _ *Inventory) []Violation {
 		Object:  o.Ref(),
 		Message: fmt.Sprintf("LoadBalancer Service %s/%s accepts connections from any address; set "+
 			"spec.loadBalancerSourceRanges to the client CIDRs (e.g. your office or CDN ranges), or mark the load "+
-			"balancer internal. There is no safe automatic fix: only you know the client networks.", chkNS(o.Namespace), o.Name),
+			"balancer internal. The fix adds the placeholder range %s, which you must replace.", chkNS(o.Namespace), o.Name, LBPlaceholderRange),
 		Evidence: "type: LoadBalancer without loadBalancerSourceRanges at /spec",
+		Fix: &Fix{
+			Ops: []PatchOp{{Op: "add", Path: "/spec/loadBalancerSourceRanges", Value: []string{LBPlaceholderRange}}},
+			Breaks: LBPlaceholderRange + " is a placeholder: replace it with the real client CIDRs. Until then only clients " +
+				"in that private range reach the load balancer; every client on the internet is refused.",
+		},
 	}}
 }
+
+// LBPlaceholderRange is the source range the fix for CheckNetLBSourceRanges
+// adds: a private network, so that the fixed Service is closed to the
+// internet until the real client ranges replace it.
+const LBPlaceholderRange = "10.0.0.0/8"
 
 // chkWorkloadKinds are the kinds that run pods.
 var chkWorkloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
@@ -281,9 +304,10 @@ func runNetPolicyNoPods(o *Object, inv *Inventory) []Violation {
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
 	if err != nil {
 		return []Violation{{
-			CheckID:  CheckNetPolicyNoPods,
-			Object:   o.Ref(),
-			Message:  fmt.Sprintf("NetworkPolicy %s/%s has an invalid podSelector (%v) and selects no pods.", chkNS(o.Namespace), o.Name, err),
+			CheckID: CheckNetPolicyNoPods,
+			Object:  o.Ref(),
+			Message: fmt.Sprintf("NetworkPolicy %s/%s has an invalid podSelector (%v) and selects no pods. There is no "+
+				"automatic fix: which pods it was meant for cannot be told.", chkNS(o.Namespace), o.Name, err),
 			Evidence: "podSelector at /spec/podSelector",
 		}}
 	}
@@ -297,7 +321,9 @@ func runNetPolicyNoPods(o *Object, inv *Inventory) []Violation {
 		CheckID: CheckNetPolicyNoPods,
 		Object:  o.Ref(),
 		Message: fmt.Sprintf("NetworkPolicy %s/%s selects no pod of the workloads in namespace %s; check its podSelector "+
-			"labels (under matchLabels) and its namespace.", ns, o.Name, ns),
+			"labels (under matchLabels) and its namespace. There is no automatic fix: the manifests cannot tell whether "+
+			"the labels, the namespace or the policy itself is wrong, and pointing it at other pods or deleting it "+
+			"would change what traffic they accept.", ns, o.Name, ns),
 		Evidence: fmt.Sprintf("podSelector %s at /spec/podSelector", chkSelector(sel)),
 	}}
 }
@@ -315,32 +341,77 @@ func runNetIngressTLS(o *Object, _ *Inventory) []Violation {
 		return nil
 	}
 	covered := map[string]bool{}
+	secrets := map[string]bool{}
 	for _, t := range ing.Spec.TLS {
 		for _, h := range t.Hosts {
 			covered[h] = true
 		}
+		secrets[t.SecretName] = true
 	}
-	var bare []string
+	var bare, hosts []string
+	for _, r := range ing.Spec.Rules {
+		if r.Host != "" && !covered[r.Host] && !slices.Contains(hosts, r.Host) {
+			hosts = append(hosts, r.Host)
+		}
+	}
 	if len(ing.Spec.TLS) == 0 {
 		bare = append(bare, "all hosts")
 	} else {
-		for _, r := range ing.Spec.Rules {
-			if r.Host != "" && !covered[r.Host] && !slices.Contains(bare, r.Host) {
-				bare = append(bare, r.Host)
-			}
-		}
+		bare = hosts
 	}
 	if len(bare) == 0 {
 		return nil
+	}
+	secret := ingTLSSecretName(o.Name, secrets)
+	entry := map[string]any{"secretName": secret}
+	if len(hosts) > 0 {
+		entry["hosts"] = hosts
+	}
+	op := PatchOp{Op: "add", Path: "/spec/tls/-", Value: entry}
+	if len(ing.Spec.TLS) == 0 {
+		op = PatchOp{Op: "add", Path: "/spec/tls", Value: []any{entry}}
+	}
+	what := "the hosts"
+	if len(hosts) > 0 {
+		what = strings.Join(hosts, ", ")
 	}
 	return []Violation{{
 		CheckID: CheckNetIngressTLS,
 		Object:  o.Ref(),
 		Message: fmt.Sprintf("Ingress %s/%s serves %s without TLS; add a spec.tls entry with the hosts and a certificate "+
-			"Secret (cert-manager can issue one). There is no safe automatic fix: the certificate must exist.",
-			chkNS(o.Namespace), o.Name, strings.Join(bare, ", ")),
+			"Secret. The fix adds one that names the Secret %s.", chkNS(o.Namespace), o.Name, strings.Join(bare, ", "), secret),
 		Evidence: "no spec.tls for " + strings.Join(bare, ", ") + " at /spec/tls",
+		Fix: &Fix{
+			Ops: []PatchOp{op},
+			Breaks: fmt.Sprintf("The Secret %s/%s (type kubernetes.io/tls) must hold a certificate for %s; until it exists "+
+				"the ingress controller serves its default, untrusted certificate for them, and controllers that "+
+				"redirect HTTP to HTTPS once TLS is configured send plain-HTTP clients there too.",
+				chkNS(o.Namespace), secret, what),
+			Companion: fmt.Sprintf("With cert-manager, also annotate the Ingress with cert-manager.io/cluster-issuer: "+
+				"<your issuer> and it issues the certificate into %s; the fix leaves that to you, as the issuer's name "+
+				"is not known.", secret),
+		},
 	}}
+}
+
+// ingTLSSecretName returns the certificate Secret name the TLS fix uses for
+// an Ingress: "<name>-tls", made unique among taken and kept within the
+// 253 characters of a Secret name.
+func ingTLSSecretName(name string, taken map[string]bool) string {
+	const max = 253
+	for n := 1; ; n++ {
+		suffix := "-tls"
+		if n > 1 {
+			suffix = fmt.Sprintf("-tls-%d", n)
+		}
+		base := name
+		if len(base)+len(suffix) > max {
+			base = strings.TrimRight(base[:max-len(suffix)], ".-")
+		}
+		if s := base + suffix; !taken[s] {
+			return s
+		}
+	}
 }
 
 func runNetExternalIPs(o *Object, _ *Inventory) []Violation {
@@ -359,4 +430,60 @@ func runNetExternalIPs(o *Object, _ *Inventory) []Violation {
 			Breaks: "clients that connect to the external IPs lose access to the Service",
 		},
 	}}
+}
+
+// netIngressPolicy reports whether a NetworkPolicy restricts ingress: its
+// policyTypes name Ingress, or it names none (Ingress is then implied).
+func netIngressPolicy(np *networkingv1.NetworkPolicy) bool {
+	return len(np.Spec.PolicyTypes) == 0 || slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+}
+
+func runNetWorkloadNoPolicy(o *Object, inv *Inventory) []Violation {
+	if inv == nil || !chkIsWorkload(o) {
+		return nil
+	}
+	ns := chkNS(o.Namespace)
+	podLabels := labels.Set(chkPodLabels(o))
+	var names []string
+	for _, x := range inv.Objects {
+		if x.Kind != "NetworkPolicy" || chkNS(x.Namespace) != ns {
+			continue
+		}
+		np := checkTyped[networkingv1.NetworkPolicy](x)
+		if np == nil {
+			continue
+		}
+		desc := x.Name
+		if !netIngressPolicy(np) {
+			desc += " (egress only)"
+		} else if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err != nil {
+			desc += " (invalid podSelector)"
+		} else if sel.Matches(podLabels) {
+			return nil
+		} else {
+			desc += " (selects " + chkSelector(sel) + ")"
+		}
+		names = append(names, desc)
+	}
+	// A namespace without policies is reported once, by CheckNetNoPolicy.
+	if len(names) == 0 {
+		return nil
+	}
+	return []Violation{{
+		CheckID: CheckNetWorkloadNoPolicy,
+		Object:  o.Ref(),
+		Message: fmt.Sprintf("%s %s/%s is selected by none of the ingress NetworkPolicies of namespace %s (%s), so its pods "+
+			"accept traffic from every pod in the cluster. Extend a policy's podSelector to its pod labels or add a policy "+
+			"that allows only its clients. There is no automatic fix: the traffic it must accept is specific to the "+
+			"application.", o.Kind, ns, o.Name, ns, strings.Join(names, "; ")),
+		Evidence: fmt.Sprintf("pod labels %s match no ingress NetworkPolicy in namespace %s", netLabels(podLabels), ns),
+	}}
+}
+
+// netLabels renders pod labels for evidence.
+func netLabels(l labels.Set) string {
+	if len(l) == 0 {
+		return "{} (none)"
+	}
+	return "{" + l.String() + "}"
 }

@@ -74,6 +74,7 @@ func PodChecks() []Check {
 		checkHostAliases(),
 		checkReplicas(),
 		checkShareProcessNamespace(),
+		checkConfigMapSecret(),
 	}
 }
 

@@ -153,7 +153,7 @@ func checkHostProcess() Check {
 		Severity: sextant.SeverityCritical,
 		Rationale: "A Windows HostProcess container runs directly on the node as a host process, with the node's " +
 			"file system and network: it is the Windows equivalent of a privileged container.",
-		Mappings: []string{pssBaseline + "HostProcess", "CIS 5.2.11", nsaPodSecurity, "Polaris: hostProcess"},
+		Mappings: []string{pssBaseline + "HostProcess", "CIS 5.2.11", nsaPodSecurity},
 	}, func(t *podTarget) []Violation {
 		var out []Violation
 		breaks := "The workload no longer runs as a host process; node management tasks it performs stop working."
@@ -268,8 +268,7 @@ func checkHostPathVolume() Check {
 		Rationale: "A hostPath volume exposes the node's file system to the pod: with write access to the " +
 			"wrong directory (/etc, /var/lib/kubelet, /root, a runtime socket) a container owns the node; even " +
 			"read access leaks other pods' secrets and credentials.",
-		Mappings: []string{pssBaseline + "HostPath Volumes", pssRestricted + "Volume Types", "CIS 5.2.12", nsaPodSecurity,
-			"Polaris: hostPathSet"},
+		Mappings: []string{pssBaseline + "HostPath Volumes", pssRestricted + "Volume Types", "CIS 5.2.12", nsaPodSecurity},
 	}, func(t *podTarget) []Violation {
 		var out []Violation
 		for i, v := range t.spec.Volumes {
@@ -327,8 +326,7 @@ func checkRuntimeSocket() Check {
 		Severity: sextant.SeverityCritical,
 		Rationale: "Whoever can talk to the Docker, containerd or CRI-O socket can start a privileged container " +
 			"on the node with its root file system mounted: the socket is root on the node.",
-		Mappings: []string{pssBaseline + "HostPath Volumes", "CIS 5.2.12", nsaPodSecurity, "kubesec: DockerSock",
-			"Polaris: hostPathSet"},
+		Mappings: []string{pssBaseline + "HostPath Volumes", "CIS 5.2.12", nsaPodSecurity, "kubesec: DockerSock"},
 	}, func(t *podTarget) []Violation {
 		var out []Violation
 		for vi, v := range t.spec.Volumes {
@@ -512,7 +510,7 @@ func checkProcMount() Check {
 		Severity: sextant.SeverityHigh,
 		Rationale: "procMount: Unmasked exposes the parts of /proc the runtime normally masks (kcore, " +
 			"sysrq-trigger, kernel tunables), which help an attacker escape or crash the node.",
-		Mappings: []string{pssBaseline + "/proc Mount Type", nsaPodSecurity, "Polaris: procMount"},
+		Mappings: []string{pssBaseline + "/proc Mount Type", nsaPodSecurity},
 	}, func(t *podTarget) []Violation {
 		var out []Violation
 		for _, pc := range t.containers(allContainers...) {
@@ -577,7 +575,7 @@ func checkSysctls() Check {
 		Severity: sextant.SeverityMedium,
 		Rationale: "Sysctls outside the safe set are not isolated per pod: they change the kernel for every pod " +
 			"on the node or let one pod starve the others.",
-		Mappings: []string{pssBaseline + "Sysctls", nsaPodSecurity, "Polaris: sysctls"},
+		Mappings: []string{pssBaseline + "Sysctls", nsaPodSecurity},
 	}, func(t *podTarget) []Violation {
 		sc := t.spec.SecurityContext
 		if sc == nil {

@@ -53,7 +53,7 @@ func podContainersOf(vs []Violation) []string {
 // their violations carry a nil Fix and a Message that says so.
 var podNoFixChecks = map[string]bool{
 	CheckPodVolumeTypes: true, CheckPodImageTag: true, CheckPodDefaultServiceAccount: true,
-	CheckPodSensitiveEnv: true, CheckPodSecretEnv: true, CheckPodDefaultNamespace: true,
+	CheckPodSensitiveEnv: true, CheckPodSecretEnv: true, CheckPodDefaultNamespace: true, CheckPodConfigMapSecret: true,
 }
 
 func TestPodChecks(t *testing.T) {

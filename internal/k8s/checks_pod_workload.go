@@ -142,7 +142,8 @@ func podProbeCheck(id, field, title, rationale, breaks string, mappings []string
 						Breaks: "A TCP check only proves the port accepts connections; prefer an HTTP or gRPC endpoint that reflects the app's health. " + breaks,
 					}
 				} else {
-					msg += " It declares no TCP port to probe, so no automatic fix exists: add an httpGet, grpc or exec probe that reflects its health."
+					msg += " It declares no TCP port, so no automatic fix exists: a probe on a guessed port, path or command would fail and " +
+						"restart (or withhold traffic from) a healthy container. Add an httpGet, grpc or exec probe that reflects its health."
 				}
 				out = append(out, t.violation(id, &pc, msg, field+" unset at "+pc.path(), fix))
 			}

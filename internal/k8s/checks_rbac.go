@@ -47,54 +47,50 @@ func RBACChecks() []Check {
 				"tokens and credentials, in every namespace it is bound in; list and watch return the values too.",
 			[]string{"CIS 5.1.2", "NSA/CISA: Least privilege (RBAC)"},
 			[]string{"ClusterRole"},
-			func(r rbacv1.PolicyRule) []string {
-				return chkGrants(r, "", []string{"secrets"}, []string{"get", "list", "watch"})
-			},
-			"grant secrets access in a namespaced Role, limited with resourceNames to the secrets the subject needs"),
+			[]chkGrant{{"", []string{"secrets"}, []string{"get", "list", "watch"}}},
+			"grant secrets access in a namespaced Role, limited with resourceNames to the secrets the subject needs",
+			"an application that reads its own Secrets through the API needs a namespaced Role with resourceNames for them"),
 		chkRuleCheck(CheckRBACPodExec, "Role allows exec or attach into pods", sextant.SeverityHigh,
 			"pods/exec and pods/attach run commands in any container the role reaches, with that container's "+
 				"identity, mounted secrets and network position.",
 			[]string{"CIS 5.1.4", "NSA/CISA: Least privilege (RBAC)"},
 			[]string{"Role", "ClusterRole"},
-			func(r rbacv1.PolicyRule) []string {
-				return chkGrants(r, "", []string{"pods/exec", "pods/attach"}, []string{"create", "get"})
-			},
-			"remove pods/exec and pods/attach; keep them for break-glass accounts only"),
+			[]chkGrant{{"", []string{"pods/exec", "pods/attach"}, []string{"create", "get"}}},
+			"remove pods/exec and pods/attach; keep them for break-glass accounts only",
+			"kubectl exec, kubectl attach and debugging tools that use this role stop working; keep a separate break-glass role for them"),
 		chkRuleCheck(CheckRBACCreateWorkloads, "Role can create pods or workloads", sextant.SeverityMedium,
 			"Whoever can create pods (directly or through a controller) can run any image with any ServiceAccount of "+
 				"the namespace, mount its secrets and, without admission control, escape to the node.",
 			[]string{"CIS 5.1.4", "NSA/CISA: Least privilege (RBAC)"},
 			[]string{"Role", "ClusterRole"},
-			func(r rbacv1.PolicyRule) []string {
-				var out []string
-				out = append(out, chkGrants(r, "", []string{"pods", "replicationcontrollers"}, []string{"create"})...)
-				out = append(out, chkGrants(r, "apps", []string{"deployments", "daemonsets", "statefulsets", "replicasets"}, []string{"create"})...)
-				out = append(out, chkGrants(r, "batch", []string{"jobs", "cronjobs"}, []string{"create"})...)
-				return out
+			[]chkGrant{
+				{"", []string{"pods", "replicationcontrollers"}, []string{"create"}},
+				{"apps", []string{"deployments", "daemonsets", "statefulsets", "replicasets"}, []string{"create"}},
+				{"batch", []string{"jobs", "cronjobs"}, []string{"create"}},
 			},
-			"limit create on pods and workloads to deployment pipelines, and enforce Pod Security admission in the namespace"),
+			"limit create on pods and workloads to deployment pipelines, and enforce Pod Security admission in the namespace",
+			"deployment pipelines and operators that create workloads with this role fail; bind them a role of their own"),
 		chkRuleCheck(CheckRBACEscalate, "Role allows escalate, bind or impersonate", sextant.SeverityCritical,
 			"escalate and bind let a subject grant itself permissions it does not hold; impersonate lets it act as any "+
 				"user, group or ServiceAccount. Each is a direct path to cluster-admin.",
 			[]string{"CIS 5.1.8", "NSA/CISA: Least privilege (RBAC)"},
 			[]string{"Role", "ClusterRole"},
-			func(r rbacv1.PolicyRule) []string {
-				var out []string
-				out = append(out, chkGrants(r, "rbac.authorization.k8s.io", []string{"roles", "clusterroles"}, []string{"escalate", "bind"})...)
-				out = append(out, chkGrants(r, "", []string{"users", "groups", "serviceaccounts"}, []string{"impersonate"})...)
-				out = append(out, chkGrants(r, "authentication.k8s.io", []string{"userextras", "uids"}, []string{"impersonate"})...)
-				return out
+			[]chkGrant{
+				{"rbac.authorization.k8s.io", []string{"roles", "clusterroles"}, []string{"escalate", "bind"}},
+				{"", []string{"users", "groups", "serviceaccounts"}, []string{"impersonate"}},
+				{"authentication.k8s.io", []string{"userextras", "uids"}, []string{"impersonate"}},
 			},
-			"remove escalate, bind and impersonate; RBAC administration belongs to cluster administrators"),
+			"remove escalate, bind and impersonate; RBAC administration belongs to cluster administrators",
+			"tools that hand out roles they do not hold themselves (RBAC managers, operators creating bindings) and "+
+				"authenticating proxies that impersonate users fail"),
 		chkRuleCheck(CheckRBACNodeProxy, "Role grants nodes/proxy", sextant.SeverityHigh,
 			"nodes/proxy reaches the kubelet API of every node, which runs commands in any pod on it and bypasses "+
 				"audit logging and admission control.",
 			[]string{"CIS 5.1.10", "NSA/CISA: Least privilege (RBAC)"},
 			[]string{"ClusterRole", "Role"},
-			func(r rbacv1.PolicyRule) []string {
-				return chkGrants(r, "", []string{"nodes/proxy"}, []string{"get", "create", "update", "patch", "delete"})
-			},
-			"remove nodes/proxy; monitoring agents need nodes/metrics or nodes/stats instead"),
+			[]chkGrant{{"", []string{"nodes/proxy"}, []string{"get", "create", "update", "patch", "delete"}}},
+			"remove nodes/proxy; monitoring agents need nodes/metrics or nodes/stats instead",
+			"monitoring agents that scrape the kubelet through the API server proxy stop getting metrics; grant them get on nodes/metrics and nodes/stats"),
 		{
 			ID:       CheckRBACClusterAdmin,
 			Title:    "Binding grants cluster-admin",
@@ -155,33 +151,137 @@ func chkRules(o *Object) []rbacv1.PolicyRule {
 	return nil
 }
 
-// chkRuleCheck builds a check that reports every rule for which match names
-// explicit grants, without a fix: removing permissions is never safe
-// automatically; todo says what to do instead.
+// chkGrant is a dangerous grant: verbs on resources of one API group.
+type chkGrant struct {
+	group     string
+	resources []string
+	verbs     []string
+}
+
+// chkRuleCheck builds a check that reports every rule that grants one of
+// grants explicitly. Its fix removes those grants from the rule and nothing
+// else (see chkStripRule); todo says what to do beyond it and breaks what
+// the subjects' applications lose.
 func chkRuleCheck(id, title string, sev sextant.Severity, rationale string, mappings, kinds []string,
-	match func(rbacv1.PolicyRule) []string, todo string) Check {
+	grants []chkGrant, todo, breaks string) Check {
 	return Check{
 		ID: id, Title: title, Severity: sev, Rationale: rationale, Mappings: mappings, Kinds: kinds,
 		Run: func(o *Object, _ *Inventory) []Violation {
 			if !slices.Contains(kinds, o.Kind) {
 				return nil
 			}
+			rules := chkRules(o)
 			var out []Violation
-			for i, r := range chkRules(o) {
-				grants := match(r)
-				if len(grants) == 0 {
+			for i, r := range rules {
+				var found []string
+				for _, g := range grants {
+					found = append(found, chkGrants(r, g.group, g.resources, g.verbs)...)
+				}
+				if len(found) == 0 {
 					continue
 				}
+				ops, lost := chkStripRule(i, r, len(rules), grants)
 				out = append(out, Violation{
 					CheckID:  id,
 					Object:   o.Ref(),
-					Message:  fmt.Sprintf("%s %s grants %s; %s", o.Kind, o.Name, strings.Join(grants, ", "), todo),
+					Message:  fmt.Sprintf("%s %s grants %s; %s. The fix removes only these grants from the rule.", o.Kind, o.Name, strings.Join(found, ", "), todo),
 					Evidence: fmt.Sprintf("%s at /rules/%d", chkRule(r), i),
+					Fix: &Fix{
+						Ops: ops,
+						Breaks: fmt.Sprintf("The subjects bound to %s %s can no longer %s: %s.",
+							o.Kind, o.Name, lost, breaks),
+					},
 				})
 			}
 			return out
 		},
 	}
+}
+
+// chkStripRule returns the JSON Patch operations that remove grants from
+// rule i of n, and what the subjects lose, in words. The resources the
+// grants name are split from the rule's other resources: those keep every
+// verb; the named ones keep the verbs that are not dangerous for them,
+// in a rule of their own when the two sets of verbs differ. A "*" verb on
+// a named resource is dropped with the resource: what else "*" meant for
+// it cannot be told. Every other field of the rule (apiGroups,
+// resourceNames) is kept.
+func chkStripRule(i int, r rbacv1.PolicyRule, n int, grants []chkGrant) ([]PatchOp, string) {
+	path := fmt.Sprintf("/rules/%d", i)
+	// The rule's resources that a grant names, and the verbs dangerous
+	// for them.
+	hit := map[string]bool{}
+	danger := map[string]bool{}
+	for _, g := range grants {
+		if !slices.Contains(r.APIGroups, g.group) && !slices.Contains(r.APIGroups, "*") {
+			continue
+		}
+		for _, res := range g.resources {
+			if slices.Contains(r.Resources, res) {
+				hit[res] = true
+				for _, v := range g.verbs {
+					danger[v] = true
+				}
+			}
+		}
+	}
+	var named, others []string
+	var namedIdx []int
+	for j, res := range r.Resources {
+		if hit[res] {
+			named = append(named, res)
+			namedIdx = append(namedIdx, j)
+		} else {
+			others = append(others, res)
+		}
+	}
+	wild := slices.Contains(r.Verbs, "*")
+	var keep, gone []string
+	var goneIdx []int
+	if !wild {
+		for j, v := range r.Verbs {
+			if danger[v] {
+				if !slices.Contains(gone, v) {
+					gone = append(gone, v)
+				}
+				goneIdx = append(goneIdx, j)
+			} else {
+				keep = append(keep, v)
+			}
+		}
+	}
+	lost := strings.Join(gone, ", ") + " " + strings.Join(named, ", ")
+	if wild {
+		lost = "use any verb (the rule's \"*\") on " + strings.Join(named, ", ")
+	}
+	removeDesc := func(base string, idx []int) []PatchOp {
+		var ops []PatchOp
+		for k := len(idx) - 1; k >= 0; k-- {
+			ops = append(ops, PatchOp{Op: "remove", Path: fmt.Sprintf("%s/%d", base, idx[k])})
+		}
+		return ops
+	}
+	switch {
+	case len(others) == 0 && len(keep) == 0:
+		// Nothing of the rule is left.
+		return []PatchOp{{Op: "remove", Path: path}}, lost
+	case len(others) == 0:
+		// Every resource of the rule is named: drop the dangerous verbs.
+		return removeDesc(path+"/verbs", goneIdx), lost
+	case len(keep) == 0:
+		// The named resources keep no verb: drop them from the rule.
+		return removeDesc(path+"/resources", namedIdx), lost
+	}
+	// The named resources keep some verbs, the others all of them.
+	split := r
+	split.Resources = named
+	split.Verbs = keep
+	ops := removeDesc(path+"/resources", namedIdx)
+	at := fmt.Sprintf("/rules/%d", i+1)
+	if i+1 >= n {
+		at = "/rules/-"
+	}
+	return append(ops, PatchOp{Op: "add", Path: at, Value: split}), lost
 }
 
 // chkGrants returns "verb resource" for each of verbs on each of
@@ -258,15 +358,61 @@ func runRBACWildcard(o *Object, _ *Inventory) []Violation {
 		if slices.Contains(r.Resources, "*") && slices.Contains(r.Verbs, "*") {
 			implied = " It implies reading secrets, exec into pods, creating workloads, escalate, bind and impersonate."
 		}
-		out = append(out, Violation{
-			CheckID: CheckRBACWildcard,
-			Object:  o.Ref(),
-			Message: fmt.Sprintf("%s %s uses \"*\" in %s.%s Replace it with explicit values — %s. There is no safe automatic fix: only the application's owner knows what it needs.",
-				o.Kind, o.Name, strings.Join(wild, " and "), implied, strings.Join(replace, "; ")),
+		v := Violation{
+			CheckID:  CheckRBACWildcard,
+			Object:   o.Ref(),
 			Evidence: fmt.Sprintf("%s at /rules/%d", chkRule(r), i),
-		})
+		}
+		if len(wild) == 1 && wild[0] == "verbs" {
+			// Only the verbs are open: narrowing them to reading is the
+			// least privilege that keeps the rule's meaning.
+			read := []string{"get", "list", "watch"}
+			if len(r.Resources) == 0 {
+				read = []string{"get"} // nonResourceURLs
+			}
+			verbs := slices.Clone(read)
+			for _, x := range r.Verbs {
+				if x != "*" && !slices.Contains(verbs, x) {
+					verbs = append(verbs, x)
+				}
+			}
+			v.Message = fmt.Sprintf("%s %s uses \"*\" in verbs on %s. The fix narrows them to %s; add back the write verbs "+
+				"(create, update, patch, delete) the application needs.", o.Kind, o.Name,
+				strings.Join(append(slices.Clone(r.Resources), r.NonResourceURLs...), ", "), strings.Join(verbs, ", "))
+			v.Fix = &Fix{
+				Ops: []PatchOp{{Op: "replace", Path: fmt.Sprintf("/rules/%d/verbs", i), Value: verbs}},
+				Breaks: fmt.Sprintf("The subjects bound to %s %s can no longer use any verb but %s on %s: "+
+					"writes (create, update, patch, delete, deletecollection) and special verbs (escalate, bind, impersonate, "+
+					"approve, sign) are refused until added back explicitly.", o.Kind, o.Name, strings.Join(verbs, ", "),
+					strings.Join(append(slices.Clone(r.Resources), r.NonResourceURLs...), ", ")),
+			}
+		} else {
+			v.Message = fmt.Sprintf("%s %s uses \"*\" in %s.%s Replace it with explicit values — %s. There is no safe automatic fix: "+
+				"only the application's owner knows which %s it needs.",
+				o.Kind, o.Name, strings.Join(wild, " and "), implied, strings.Join(replace, "; "), chkWildNeeds(wild))
+		}
+		out = append(out, v)
 	}
 	return out
+}
+
+// chkWildNeeds names what a wildcard rule's owner must choose.
+func chkWildNeeds(wild []string) string {
+	var out []string
+	for _, w := range wild {
+		switch w {
+		case "apiGroups":
+			out = append(out, "API groups")
+		case "resources":
+			out = append(out, "resources")
+		case "nonResourceURLs":
+			out = append(out, "URLs")
+		}
+	}
+	if len(out) == 0 {
+		return "permissions"
+	}
+	return strings.Join(out, " and ")
 }
 
 // chkBinding returns a binding's roleRef and subjects.
@@ -307,8 +453,10 @@ func runRBACClusterAdmin(o *Object, _ *Inventory) []Violation {
 	return []Violation{{
 		CheckID: CheckRBACClusterAdmin,
 		Object:  o.Ref(),
-		Message: fmt.Sprintf("%s %s gives %s full control %s. Bind a role with only the permissions needed instead; "+
-			"there is no safe automatic fix.", o.Kind, o.Name, chkOrNone(strings.Join(names, ", ")), scope),
+		Message: fmt.Sprintf("%s %s gives %s full control %s. Create a new %s that binds a role with only the permissions "+
+			"needed (view, edit or a custom role) to the same subjects, then delete this one. There is no automatic fix: "+
+			"roleRef cannot be changed on an existing binding (the API server rejects the update), and a patch can "+
+			"neither create the new binding nor delete this one.", o.Kind, o.Name, chkOrNone(strings.Join(names, ", ")), scope, o.Kind),
 		Evidence: "roleRef: ClusterRole cluster-admin at /roleRef",
 	}}
 }
@@ -331,9 +479,14 @@ func runRBACDefaultSA(o *Object, _ *Inventory) []Violation {
 			CheckID: CheckRBACDefaultSA,
 			Object:  o.Ref(),
 			Message: fmt.Sprintf("%s %s grants its role to the default ServiceAccount of namespace %s, and so to every pod there "+
-				"that names no ServiceAccount. Create a dedicated ServiceAccount, bind the role to it and set "+
-				"serviceAccountName in the pods that need it.", o.Kind, o.Name, chkNS(ns)),
+				"that names no ServiceAccount. The fix removes the subject; create a dedicated ServiceAccount, bind the role "+
+				"to it and set serviceAccountName in the pods that need it.", o.Kind, o.Name, chkNS(ns)),
 			Evidence: fmt.Sprintf("subject %s at /subjects/%d", chkSubject(s), i),
+			Fix: &Fix{
+				Ops: []PatchOp{{Op: "remove", Path: fmt.Sprintf("/subjects/%d", i)}},
+				Breaks: fmt.Sprintf("Pods in namespace %s that run as the default ServiceAccount lose the permissions of %s %s; "+
+					"the ones that call the API server need a dedicated ServiceAccount bound to it first.", chkNS(ns), o.Kind, o.Name),
+			},
 		})
 	}
 	return out
@@ -355,12 +508,32 @@ func runRBACAnonymous(o *Object, _ *Inventory) []Violation {
 		out = append(out, Violation{
 			CheckID: CheckRBACAnonymous,
 			Object:  o.Ref(),
-			Message: fmt.Sprintf("%s %s grants its role to %s. Bind it to the specific users, groups or ServiceAccounts "+
-				"that need it; there is no safe automatic fix.", o.Kind, o.Name, chkSubject(s)),
+			Message: fmt.Sprintf("%s %s grants its role to %s. The fix removes the subject; bind the role to the specific "+
+				"users, groups or ServiceAccounts that need it.", o.Kind, o.Name, chkSubject(s)),
 			Evidence: fmt.Sprintf("subject %s at /subjects/%d", chkSubject(s), i),
+			Fix: &Fix{
+				Ops:    []PatchOp{{Op: "remove", Path: fmt.Sprintf("/subjects/%d", i)}},
+				Breaks: chkAnonymousBreaks(o, s),
+			},
 		})
 	}
 	return out
+}
+
+// chkAnonymousBreaks says who loses what when a broad subject is removed
+// from a binding.
+func chkAnonymousBreaks(o *Object, s rbacv1.Subject) string {
+	role := o.Kind + " " + o.Name
+	switch s.Name {
+	case "system:anonymous", "system:unauthenticated":
+		return fmt.Sprintf("Requests without credentials lose the permissions of %s: unauthenticated health checks, "+
+			"discovery or public endpoints that relied on it get 401 or 403.", role)
+	case "system:authenticated":
+		return fmt.Sprintf("Every user and ServiceAccount that holds the permissions of %s only through this group loses "+
+			"them; bind the ones that need them by name first.", role)
+	}
+	// system:masters: its members bypass RBAC, so the binding adds nothing.
+	return ""
 }
 
 func runRBACAutomountToken(o *Object, inv *Inventory) []Violation {
