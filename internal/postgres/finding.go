@@ -1,0 +1,432 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sextant-dev/sextant"
+)
+
+// storedFinding is the JSON of a findings.data column. A Finding's own JSON
+// leaves out its severity levels (parsers derive them), so they are kept
+// beside it and the finding reads back as it was written.
+type storedFinding struct {
+	Finding    *sextant.Finding   `json:"finding"`
+	Severity   sextant.Severity   `json:"severity"`
+	Severities []sextant.Severity `json:"severities,omitempty"`
+}
+
+func encodeFinding(f *sextant.Finding) (string, error) {
+	s := storedFinding{Finding: f, Severity: f.Severity}
+	for _, sv := range f.Severities {
+		s.Severities = append(s.Severities, sv.Severity)
+	}
+	b, err := json.Marshal(s)
+	return string(b), err
+}
+
+func decodeFinding(data []byte) (*sextant.Finding, error) {
+	var s storedFinding
+	if err := json.Unmarshal(data, &s); err != nil || s.Finding == nil {
+		return nil, fmt.Errorf("decode stored finding: %v", err)
+	}
+	s.Finding.Severity = s.Severity
+	for i := range s.Finding.Severities {
+		if i < len(s.Severities) {
+			s.Finding.Severities[i].Severity = s.Severities[i]
+		}
+	}
+	return s.Finding, nil
+}
+
+// RecordScan implements sextant.Store.
+func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings []*sextant.Finding) (sextant.ScanResult, error) {
+	fs, err := sextant.CheckScan(scan, findings)
+	if err != nil {
+		return sextant.ScanResult{}, err
+	}
+	now := ts(db.Now())
+	if scan.ScannedAt.IsZero() {
+		scan.ScannedAt = now
+	}
+	scan.ScannedAt = ts(scan.ScannedAt)
+	if scan.ID == "" {
+		scan.ID = newID("scan_")
+	}
+	record, err := json.Marshal(struct {
+		Artifact sextant.Artifact `json:"artifact"`
+		Source   sextant.Source   `json:"source"`
+	}{scan.Artifact, scan.Source})
+	if err != nil {
+		return sextant.ScanResult{}, fmt.Errorf("record scan: %v", err)
+	}
+	var res sextant.ScanResult
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var err error
+		res, err = recordScan(ctx, tx, scan, fs, now, string(record))
+		return err
+	})
+	if err != nil {
+		return sextant.ScanResult{}, err
+	}
+	return res, nil
+}
+
+func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*sextant.Finding,
+	now time.Time, record string) (sextant.ScanResult, error) {
+	key, src, at := scan.Artifact.Key(), scan.Source.Scanner, scan.ScannedAt
+	res := sextant.ScanResult{ScanID: scan.ID, Findings: len(fs)}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "sextant.artifact:"+key); err != nil {
+		return res, fmt.Errorf("record scan: lock artifact: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO scans (id, artifact, source, complete, scanned_at, recorded_at, findings, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+		scan.ID, key, src, scan.Complete, at, now, len(fs), record)
+	if err != nil {
+		return res, fmt.Errorf("record scan: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return res, sextant.Errorf(sextant.ECONFLICT, "scan %q is already recorded", scan.ID)
+	}
+
+	rows, _ := tx.Query(ctx, `SELECT id FROM findings WHERE artifact = $1`, key)
+	knownIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return res, fmt.Errorf("record scan: %w", err)
+	}
+	known := make(map[string]bool, len(knownIDs))
+	for _, id := range knownIDs {
+		known[id] = true
+	}
+
+	const (
+		insertFinding = `INSERT INTO findings
+			(id, artifact, kind, vulnerability, status, score, priority, score_detail, data, first_seen, last_seen)
+			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9)`
+		updateFinding = `UPDATE findings SET
+			data = CASE WHEN $2 >= last_seen THEN $3::jsonb ELSE data END,
+			score = CASE WHEN $4 THEN $5 ELSE score END,
+			priority = CASE WHEN $4 THEN $6 ELSE priority END,
+			score_detail = CASE WHEN $4 THEN $7::jsonb ELSE score_detail END,
+			first_seen = LEAST(first_seen, $2),
+			last_seen = GREATEST(last_seen, $2)
+			WHERE id = $1`
+		attribute = `INSERT INTO attributions AS a (finding_id, source, first_seen, last_seen, scan_id)
+			VALUES ($1, $2, $3, $3, $4)
+			ON CONFLICT (finding_id, source) DO UPDATE SET
+			first_seen = LEAST(a.first_seen, excluded.first_seen),
+			last_seen = GREATEST(a.last_seen, excluded.last_seen),
+			scan_id = CASE WHEN excluded.last_seen >= a.last_seen THEN excluded.scan_id ELSE a.scan_id END,
+			closed_by = CASE WHEN a.closed_at IS NOT NULL AND excluded.last_seen > a.closed_at THEN NULL ELSE a.closed_by END,
+			closed_at = CASE WHEN a.closed_at IS NOT NULL AND excluded.last_seen > a.closed_at THEN NULL ELSE a.closed_at END`
+		history = `INSERT INTO status_changes
+			(finding_id, from_status, to_status, reason, actor, scan_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	)
+	var batch pgx.Batch
+	for _, f := range fs {
+		data, err := encodeFinding(f)
+		if err != nil {
+			return res, fmt.Errorf("record scan: encode finding %s: %v", f.ID, err)
+		}
+		score, hasScore := scan.Scores[f.ID]
+		if !hasScore {
+			score.Priority = sextant.P3
+		}
+		detail, err := json.Marshal(score)
+		if err != nil {
+			return res, fmt.Errorf("record scan: encode score of %s: %v", f.ID, err)
+		}
+		if known[f.ID] {
+			batch.Queue(updateFinding, f.ID, at, data, hasScore, score.Value, int(score.Priority), string(detail))
+		} else {
+			vuln := sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)
+			batch.Queue(insertFinding, f.ID, key, string(f.Kind), vuln, score.Value, int(score.Priority), string(detail), data, at)
+			reason := fmt.Sprintf("first reported by %s in scan %s", src, scan.ID)
+			batch.Queue(history, f.ID, "", string(sextant.StatusOpen), reason, sextant.SystemActor, scan.ID, now)
+			known[f.ID] = true
+			res.New++
+		}
+		batch.Queue(attribute, f.ID, src, at, scan.ID)
+	}
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return res, fmt.Errorf("record scan: upsert findings: %w", err)
+	}
+
+	if scan.Complete {
+		if _, err := tx.Exec(ctx, `UPDATE attributions SET closed_by = $1, closed_at = $2
+			WHERE source = $3 AND closed_at IS NULL AND last_seen < $2
+			AND finding_id IN (SELECT id FROM findings WHERE artifact = $4)`, scan.ID, at, src, key); err != nil {
+			return res, fmt.Errorf("record scan: close attributions: %w", err)
+		}
+		res.Resolved, err = updateIDs(ctx, tx, `UPDATE findings SET status = 'resolved'
+			WHERE artifact = $1 AND status = 'open' AND NOT EXISTS
+			(SELECT 1 FROM attributions a WHERE a.finding_id = findings.id AND a.closed_at IS NULL)
+			RETURNING id`, key)
+		if err != nil {
+			return res, fmt.Errorf("record scan: resolve: %w", err)
+		}
+		reason := fmt.Sprintf("absent from complete scan %s by %s, and from the latest complete scans of every other source", scan.ID, src)
+		if err := addHistory(ctx, tx, res.Resolved, sextant.StatusOpen, sextant.StatusResolved, reason, scan.ID, now); err != nil {
+			return res, err
+		}
+	}
+	res.Reopened, err = updateIDs(ctx, tx, `UPDATE findings SET status = 'open'
+		WHERE status = 'resolved' AND id IN
+		(SELECT finding_id FROM attributions WHERE scan_id = $1 AND closed_at IS NULL)
+		RETURNING id`, scan.ID)
+	if err != nil {
+		return res, fmt.Errorf("record scan: reopen: %w", err)
+	}
+	reason := fmt.Sprintf("reported again by %s in scan %s", src, scan.ID)
+	if err := addHistory(ctx, tx, res.Reopened, sextant.StatusResolved, sextant.StatusOpen, reason, scan.ID, now); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// addHistory records the same automatic status change of several findings.
+func addHistory(ctx context.Context, tx pgx.Tx, ids []string, from, to sextant.Status, reason, scanID string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO status_changes (finding_id, from_status, to_status, reason, actor, scan_id, changed_at)
+		SELECT id, $2, $3, $4, $5, $6, $7 FROM unnest($1::text[]) AS id`,
+		ids, string(from), string(to), reason, sextant.SystemActor, scanID, at)
+	if err != nil {
+		return fmt.Errorf("record scan: status history: %w", err)
+	}
+	return nil
+}
+
+// updateIDs runs an UPDATE … RETURNING id and returns the IDs, sorted, or
+// nil for none.
+func updateIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]string, error) {
+	rows, _ := tx.Query(ctx, query, args...)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+const findingColumns = `id, status, score, score_detail, data, first_seen, last_seen`
+
+func scanFinding(row pgx.Row) (sextant.FindingRecord, float64, error) {
+	var (
+		rec          sextant.FindingRecord
+		id, status   string
+		score        float64
+		detail, data []byte
+		first, last  time.Time
+	)
+	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last); err != nil {
+		return rec, 0, err
+	}
+	f, err := decodeFinding(data)
+	if err != nil {
+		return rec, 0, fmt.Errorf("finding %s: %v", id, err)
+	}
+	if err := json.Unmarshal(detail, &rec.Score); err != nil {
+		return rec, 0, fmt.Errorf("finding %s: decode score: %v", id, err)
+	}
+	f.ID = id
+	rec.Finding = f
+	rec.Status = sextant.Status(status)
+	rec.FirstSeen, rec.LastSeen = first.UTC(), last.UTC()
+	return rec, score, nil
+}
+
+// Finding implements sextant.Store.
+func (db *DB) Finding(ctx context.Context, id string) (sextant.FindingRecord, error) {
+	// One read-only transaction, so that the finding, its attributions and
+	// its history are one snapshot.
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return sextant.FindingRecord{}, fmt.Errorf("read finding: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	rec, _, err := scanFinding(tx.QueryRow(ctx, `SELECT `+findingColumns+` FROM findings WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rec, sextant.Errorf(sextant.ENOTFOUND, "finding %q not found", id)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("read finding: %w", err)
+	}
+	attrs, err := attributions(ctx, tx, []string{id})
+	if err != nil {
+		return rec, err
+	}
+	rec.Attributions = attrs[id]
+	rows, _ := tx.Query(ctx, `SELECT from_status, to_status, reason, actor, coalesce(scan_id, ''), changed_at
+		FROM status_changes WHERE finding_id = $1 ORDER BY id`, id)
+	rec.History, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (sextant.StatusChange, error) {
+		var (
+			c        sextant.StatusChange
+			from, to string
+		)
+		err := row.Scan(&from, &to, &c.Reason, &c.Actor, &c.ScanID, &c.At)
+		c.From, c.To, c.At = sextant.Status(from), sextant.Status(to), c.At.UTC()
+		return c, err
+	})
+	if err != nil {
+		return rec, fmt.Errorf("read finding history: %w", err)
+	}
+	return rec, nil
+}
+
+// attributions returns the attributions of the findings ids, by finding ID,
+// each sorted by source.
+func attributions(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ids []string) (map[string][]sextant.Attribution, error) {
+	out := make(map[string][]sextant.Attribution, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, _ := q.Query(ctx, `SELECT finding_id, source, first_seen, last_seen, scan_id, coalesce(closed_by, ''), closed_at
+		FROM attributions WHERE finding_id = ANY($1) ORDER BY finding_id, source`, ids)
+	var (
+		a        sextant.Attribution
+		id       string
+		closedAt *time.Time
+	)
+	_, err := pgx.ForEachRow(rows, []any{&id, &a.Source, &a.FirstSeen, &a.LastSeen, &a.ScanID, &a.ClosedBy, &closedAt}, func() error {
+		a.FirstSeen, a.LastSeen, a.ClosedAt = a.FirstSeen.UTC(), a.LastSeen.UTC(), time.Time{}
+		if closedAt != nil {
+			a.ClosedAt = closedAt.UTC()
+		}
+		out[id] = append(out[id], a)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read attributions: %w", err)
+	}
+	return out, nil
+}
+
+// Findings implements sextant.Store.
+func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sextant.Page[sextant.FindingRecord], error) {
+	var page sextant.Page[sextant.FindingRecord]
+	limit, err := sextant.PageLimit(filter.Limit)
+	if err != nil {
+		return page, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if filter.Status != "" {
+		if !filter.Status.Valid() {
+			return page, sextant.Errorf(sextant.EINVALID, "unknown finding status %q", filter.Status)
+		}
+		where = append(where, "status = "+arg(string(filter.Status)))
+	}
+	if filter.Artifact != "" {
+		where = append(where, "artifact = "+arg(filter.Artifact))
+	}
+	if filter.Vulnerability != "" {
+		where = append(where, "vulnerability = "+arg(sextant.CanonicalVulnerabilityID(filter.Vulnerability, nil)))
+	}
+	if filter.Source != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM attributions a WHERE a.finding_id = findings.id AND a.source = "+arg(filter.Source)+")")
+	}
+	if filter.Cursor != "" {
+		c, err := sextant.ParseFindingCursor(filter.Cursor)
+		if err != nil {
+			return page, err
+		}
+		s, id := arg(c.Score), arg(c.ID)
+		where = append(where, "(score < "+s+" OR (score = "+s+" AND id > "+id+"))")
+	}
+	q := `SELECT ` + findingColumns + ` FROM findings`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY score DESC, id LIMIT ` + arg(limit+1)
+
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return page, fmt.Errorf("list findings: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	rows, _ := tx.Query(ctx, q, args...)
+	var (
+		ids    []string
+		scores []float64
+	)
+	for rows.Next() {
+		rec, score, err := scanFinding(rows)
+		if err != nil {
+			rows.Close()
+			return page, fmt.Errorf("list findings: %w", err)
+		}
+		page.Items = append(page.Items, rec)
+		ids, scores = append(ids, rec.Finding.ID), append(scores, score)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("list findings: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items, ids = page.Items[:limit], ids[:limit]
+		page.Next = sextant.FindingCursor{Score: scores[limit-1], ID: ids[limit-1]}.String()
+	}
+	attrs, err := attributions(ctx, tx, ids)
+	if err != nil {
+		return page, err
+	}
+	for i := range page.Items {
+		page.Items[i].Attributions = attrs[page.Items[i].Finding.ID]
+	}
+	return page, nil
+}
+
+// SetStatus implements sextant.Store.
+func (db *DB) SetStatus(ctx context.Context, id string, status sextant.Status, reason, actor string) error {
+	if !status.Valid() {
+		return sextant.Errorf(sextant.EINVALID, "unknown finding status %q", status)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return sextant.Errorf(sextant.EINVALID, "a status change needs a reason")
+	}
+	if strings.TrimSpace(actor) == "" {
+		return sextant.Errorf(sextant.EINVALID, "a status change needs an actor")
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var from string
+		err := tx.QueryRow(ctx, `SELECT status FROM findings WHERE id = $1 FOR UPDATE`, id).Scan(&from)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sextant.Errorf(sextant.ENOTFOUND, "finding %q not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("set status: %w", err)
+		}
+		if sextant.Status(from) == status {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE findings SET status = $1 WHERE id = $2`, string(status), id); err != nil {
+			return fmt.Errorf("set status: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO status_changes
+			(finding_id, from_status, to_status, reason, actor, scan_id, changed_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)`,
+			id, from, string(status), reason, actor, ts(db.Now())); err != nil {
+			return fmt.Errorf("set status: %w", err)
+		}
+		return nil
+	})
+}
