@@ -430,10 +430,15 @@ func dockerfileDiffs(path string, res *triage.Result) ([]render.Diff, error) {
 // smaller heap: a report of a gigabyte should not need one.
 const largeInput = 256 << 20
 
-// tuneGC makes the garbage collector run earlier on large inputs (a heap
-// goal of 1.5× the live heap instead of 2×), unless GOGC says otherwise.
+// largeInputMemory is the soft memory limit for large inputs. The garbage
+// collector runs at its usual pace below it and more often near it; it is
+// not a hard cap (past it the program slows down, it does not fail).
+const largeInputMemory = 256 << 20
+
+// tuneGC sets a soft memory limit on large inputs, unless GOGC or
+// GOMEMLIMIT says otherwise.
 func tuneGC(inputs []input) {
-	if os.Getenv("GOGC") != "" {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	var total int64
@@ -441,6 +446,6 @@ func tuneGC(inputs []input) {
 		total += max(in.size, 0)
 	}
 	if total >= largeInput {
-		debug.SetGCPercent(50)
+		debug.SetMemoryLimit(largeInputMemory)
 	}
 }
