@@ -143,7 +143,8 @@ Exit codes: 0 ok; 1 usage or input error; 3 the --fail-on gate tripped
 			if err != nil {
 				return err
 			}
-			rep := k8s.Scan(inv, cx, k8s.AllChecks(), w, time.Now())
+			// The renderers derive the fix forms of what they show.
+			rep := k8s.ScanWithOptions(inv, cx, k8s.AllChecks(), w, time.Now(), k8s.ScanOptions{DeferFixForms: true})
 			for _, wn := range rep.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "sextant: warning: %s\n", wn)
 			}

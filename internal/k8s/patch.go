@@ -130,13 +130,7 @@ var (
 // plain Kubernetes name is single-quoted, and names with control characters
 // or a leading "-" (which kubectl would read as a flag) are refused.
 func KubectlPatch(o *Object, f *Fix) (string, error) {
-	if o == nil {
-		return "", sextant.Errorf(sextant.EINVALID, "kubectl patch: no object")
-	}
-	if !kubectlKindRE.MatchString(o.Kind) {
-		return "", sextant.Errorf(sextant.EINVALID, "kubectl patch: kind %q is not a plain kind name", o.Kind)
-	}
-	name, err := kubectlArg("name", o.Name)
+	name, err := kubectlTarget(o)
 	if err != nil {
 		return "", err
 	}
@@ -144,11 +138,30 @@ func KubectlPatch(o *Object, f *Fix) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return kubectlCommand(o, name, p)
+}
+
+// kubectlTarget checks the object's kind and returns its name ready for the
+// command line.
+func kubectlTarget(o *Object) (string, error) {
+	if o == nil {
+		return "", sextant.Errorf(sextant.EINVALID, "kubectl patch: no object")
+	}
+	if !kubectlKindRE.MatchString(o.Kind) {
+		return "", sextant.Errorf(sextant.EINVALID, "kubectl patch: kind %q is not a plain kind name", o.Kind)
+	}
+	return kubectlArg("name", o.Name)
+}
+
+// kubectlCommand returns the kubectl command that applies patch p to the
+// object; name is the object's name from kubectlTarget.
+func kubectlCommand(o *Object, name string, p []byte) (string, error) {
 	typ := "strategic"
 	if o.Typed == nil {
 		typ = "merge"
 	}
 	var b strings.Builder
+	b.Grow(len("kubectl patch ") + len(o.Kind) + len(name) + len(o.Namespace) + len(p) + 40)
 	b.WriteString("kubectl patch ")
 	b.WriteString(strings.ToLower(o.Kind))
 	b.WriteByte(' ')

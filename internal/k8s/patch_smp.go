@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // twoWayMergePatch computes a Kubernetes strategic-merge patch that turns
@@ -54,6 +55,16 @@ type smpField struct {
 	typ      reflect.Type // element type after pointers, slices and maps
 	strategy string
 	mergeKey string
+	found    bool // the key names a field of the type
+}
+
+// smpFields caches smpLookup: a scan asks the same few types for the same
+// few keys for every fix.
+var smpFields sync.Map // smpFieldKey → smpField
+
+type smpFieldKey struct {
+	t   reflect.Type
+	key string
 }
 
 // smpLookup finds the field with JSON name key in struct type t, looking
@@ -62,11 +73,28 @@ func smpLookup(t reflect.Type, key string) smpField {
 	if t == nil {
 		return smpField{}
 	}
+	k := smpFieldKey{t, key}
+	if f, ok := smpFields.Load(k); ok {
+		return f.(smpField)
+	}
+	f := smpLookupUncached(t, key)
+	if f.found {
+		// Only fields of Go types are kept, so that keys from the
+		// documents do not grow the cache.
+		smpFields.Store(k, f)
+	}
+	return f
+}
+
+func smpLookupUncached(t reflect.Type, key string) smpField {
+	if t == nil {
+		return smpField{}
+	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if f.Anonymous && (name == "" || strings.Contains(opts, "inline")) {
-			if r := smpLookup(smpStruct(f.Type), key); r.typ != nil || r.strategy != "" {
+			if r := smpLookupUncached(smpStruct(f.Type), key); r.typ != nil || r.strategy != "" {
 				return r
 			}
 			continue
@@ -78,6 +106,7 @@ func smpLookup(t reflect.Type, key string) smpField {
 			typ:      smpStruct(f.Type),
 			strategy: f.Tag.Get("patchStrategy"),
 			mergeKey: f.Tag.Get("patchMergeKey"),
+			found:    true,
 		}
 	}
 	return smpField{}
@@ -91,7 +120,7 @@ func smpDiffMaps(o, m map[string]any, t reflect.Type) map[string]any {
 			patch[k] = mv
 			continue
 		}
-		if reflect.DeepEqual(ov, mv) {
+		if smpEqual(ov, mv) {
 			continue
 		}
 		f := smpLookup(t, k)
@@ -155,7 +184,7 @@ func smpDiffLists(patch map[string]any, k string, o, m []any, f smpField) {
 	}
 	find := func(list []any, kv any) map[string]any {
 		for _, v := range list {
-			if x, ok := keyOf(v); ok && reflect.DeepEqual(x, kv) {
+			if x, ok := keyOf(v); ok && smpEqual(x, kv) {
 				return v.(map[string]any)
 			}
 		}
@@ -197,9 +226,59 @@ func smpDiffLists(patch map[string]any, k string, o, m []any, f smpField) {
 	}
 }
 
+// smpEqual reports whether two decoded JSON values are equal, as
+// reflect.DeepEqual does, but returns at once for maps and lists that are
+// the same: the patched tree shares every subtree the fix did not touch
+// with the original (see applyOpsTree).
+func smpEqual(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || (a == nil) != (b == nil) || len(a) != len(b) {
+			return false
+		}
+		if len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+			return true
+		}
+		for k, av := range a {
+			bv, ok := b[k]
+			if !ok || !smpEqual(av, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || (a == nil) != (b == nil) || len(a) != len(b) {
+			return false
+		}
+		if len(a) == 0 || &a[0] == &b[0] {
+			return true
+		}
+		for i := range a {
+			if !smpEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		b, ok := b.(string)
+		return ok && a == b
+	case float64:
+		b, ok := b.(float64)
+		return ok && a == b
+	case bool:
+		b, ok := b.(bool)
+		return ok && a == b
+	case nil:
+		return b == nil
+	}
+	return reflect.DeepEqual(a, b)
+}
+
 func smpContains(list []any, v any) bool {
 	for _, x := range list {
-		if reflect.DeepEqual(x, v) {
+		if smpEqual(x, v) {
 			return true
 		}
 	}

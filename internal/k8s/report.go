@@ -2,7 +2,8 @@ package k8s
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sextant-dev/sextant"
@@ -44,6 +45,16 @@ type ScanFix struct {
 	NewObject json.RawMessage `json:"new_object,omitempty"`
 	Breaks    string          `json:"breaks,omitempty"`
 	Companion string          `json:"companion,omitempty"`
+
+	// pending is the fix whose StrategicMerge, Kubectl and NewObject are
+	// still to be derived (see DeriveFixForms); nil once they are.
+	pending *fixSource
+}
+
+// fixSource is a fix and the object it patches.
+type fixSource struct {
+	o *Object
+	f *Fix
 }
 
 // ScanSuppression says why a violation is suppressed.
@@ -71,12 +82,27 @@ type ScanSummary struct {
 	Checks     int            `json:"checks"`
 }
 
+// ScanOptions tunes ScanWithOptions.
+type ScanOptions struct {
+	// DeferFixForms leaves the derived forms of each fix (StrategicMerge,
+	// Kubectl, NewObject) empty until DeriveFixForms is called on the
+	// findings an output shows: deriving them is most of a scan's work,
+	// and a table of the top ten needs ten. JSONPatch, Breaks and
+	// Companion are always set.
+	DeferFixForms bool
+}
+
 // Scan runs the checks over the inventory, scores every violation with the
 // same model as vulnerabilities (a privileged pod exposed to the internet
 // with a cluster-admin token outranks the same setting in an internal batch
 // job) and derives each fix's forms. Findings are sorted by score, highest
 // first.
 func Scan(inv *Inventory, cx *Context, checks []Check, w risk.Weights, now time.Time) ScanReport {
+	return ScanWithOptions(inv, cx, checks, w, now, ScanOptions{})
+}
+
+// ScanWithOptions is Scan with options.
+func ScanWithOptions(inv *Inventory, cx *Context, checks []Check, w risk.Weights, now time.Time, opts ScanOptions) ScanReport {
 	byID := make(map[string]*Check, len(checks))
 	for i := range checks {
 		byID[checks[i].ID] = &checks[i]
@@ -90,20 +116,34 @@ func Scan(inv *Inventory, cx *Context, checks []Check, w risk.Weights, now time.
 	if cx != nil {
 		rep.Summary.Workloads = len(cx.Workloads())
 	}
-	for _, v := range Run(inv, checks, now) {
+	vs := Run(inv, checks, now)
+	rep.Findings = make([]ScanFinding, 0, len(vs))
+	// A score depends on the check and the object only: violations of one
+	// check on several containers of an object share it (and its factors,
+	// which nothing changes).
+	type scoreKey struct {
+		check  string
+		object Ref
+	}
+	scores := make(map[scoreKey]sextant.Score, len(vs))
+	for _, v := range vs {
 		c := byID[v.CheckID]
 		o := objects[v.Object]
 		if c == nil || o == nil {
 			continue
 		}
-		in := risk.Input{Kind: sextant.KindMisconfiguration, Severity: c.Severity, RuleID: c.ID, Context: workloadArtifactContext(cx, v.Object)}
-		s := risk.Score(in, w)
+		s, ok := scores[scoreKey{c.ID, v.Object}]
+		if !ok {
+			in := risk.Input{Kind: sextant.KindMisconfiguration, Severity: c.Severity, RuleID: c.ID, Context: workloadArtifactContext(cx, v.Object)}
+			s = risk.Score(in, w)
+			scores[scoreKey{c.ID, v.Object}] = s
+		}
 		f := ScanFinding{
 			Check: c.ID, Title: c.Title, Severity: c.Severity.String(), Score: s.Value, Priority: s.Priority, Factors: s.Factors,
 			Object: v.Object, Container: v.Container, Message: v.Message, Evidence: v.Evidence, Mappings: c.Mappings, Source: o.Source,
 		}
 		if v.Fix != nil {
-			f.Fix = fixForms(o, v.Fix)
+			f.Fix = &ScanFix{JSONPatch: v.Fix.Ops, Breaks: v.Fix.Breaks, Companion: v.Fix.Companion, pending: &fixSource{o: o, f: v.Fix}}
 		}
 		if v.Suppressed != nil {
 			f.Suppressed = &ScanSuppression{Reason: v.Suppressed.Reason}
@@ -117,40 +157,58 @@ func Scan(inv *Inventory, cx *Context, checks []Check, w risk.Weights, now time.
 		}
 		rep.Findings = append(rep.Findings, f)
 	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool {
-		a, b := &rep.Findings[i], &rep.Findings[j]
-		if (a.Suppressed == nil) != (b.Suppressed == nil) {
-			return a.Suppressed == nil
-		}
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		if a.Object.String() != b.Object.String() {
-			return a.Object.String() < b.Object.String()
-		}
-		return a.Check < b.Check
-	})
+	sortFindings(rep.Findings)
+	if !opts.DeferFixForms {
+		DeriveFixForms(rep.Findings)
+	}
 	rep.Warnings = append([]string{}, inv.Warnings...)
 	return rep
 }
 
-// fixForms derives the strategic-merge patch, JSON patch and kubectl
-// command of a fix; forms that cannot be derived are left out.
-func fixForms(o *Object, f *Fix) *ScanFix {
-	sf := &ScanFix{JSONPatch: f.Ops, Breaks: f.Breaks, Companion: f.Companion}
-	if CreatesObject(f) {
-		if b, err := json.Marshal(f.Ops[0].Value); err == nil {
-			sf.NewObject = b
+// sortFindings sorts unsuppressed findings first, then by score (highest
+// first), object and check. Object names are formatted once, not at each
+// comparison.
+func sortFindings(fs []ScanFinding) {
+	type key struct {
+		suppressed bool
+		score      float64
+		object     string
+		check      string
+		i          int
+	}
+	keys := make([]key, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		keys[i] = key{f.Suppressed != nil, f.Score, f.Object.String(), f.Check, i}
+	}
+	// The index breaks the last tie, so an unstable sort gives the order
+	// of a stable one.
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.suppressed != b.suppressed {
+			if a.suppressed {
+				return 1
+			}
+			return -1
 		}
-		return sf
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(a.object, b.object); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.check, b.check); c != 0 {
+			return c
+		}
+		return a.i - b.i
+	})
+	sorted := make([]ScanFinding, len(fs))
+	for i, k := range keys {
+		sorted[i] = fs[k.i]
 	}
-	if b, err := StrategicMergePatch(o, f); err == nil {
-		sf.StrategicMerge = b
-	}
-	if k, err := KubectlPatch(o, f); err == nil {
-		sf.Kubectl = k
-	}
-	return sf
+	copy(fs, sorted)
 }
 
 // workloadArtifactContext turns what is known of the object's workload into

@@ -1,9 +1,12 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -29,10 +32,12 @@ func k8sShown(rep k8s.ScanReport, o Options) []k8s.ScanFinding {
 
 // K8sTable writes a Kubernetes scan as a terminal table: each violation
 // with its priority, score, object and message, and the kubectl command
-// that fixes it.
+// that fixes it. Of a scan with deferred fix forms, it derives those of the
+// violations shown.
 func K8sTable(w io.Writer, rep k8s.ScanReport, o Options) error {
 	bw := &errWriter{w: w}
 	shown := k8sShown(rep, o)
+	k8s.DeriveFixForms(shown)
 	if len(shown) == 0 {
 		bw.printf("No violations at %s or above.\n", o.MinPriority)
 	} else {
@@ -58,9 +63,140 @@ func K8sTable(w io.Writer, rep k8s.ScanReport, o Options) error {
 	return bw.err
 }
 
-// K8sJSON writes the sextant.k8s/v1 document (docs/output.md).
+// K8sJSON writes the sextant.k8s/v1 document (docs/output.md), with every
+// fix in all its forms (deriving those a scan deferred). The findings of a
+// large scan are encoded in parallel (see k8sWriteFindings); the bytes are
+// those WriteIndentedJSON writes.
 func K8sJSON(w io.Writer, rep k8s.ScanReport) error {
-	return WriteIndentedJSON(w, rep)
+	k8s.DeriveFixForms(rep.Findings)
+	if len(rep.Findings) < k8sJSONChunk {
+		return WriteIndentedJSON(w, rep)
+	}
+	// The document without its findings, split where they go.
+	head := rep
+	head.Findings = []k8s.ScanFinding{}
+	var doc bytes.Buffer
+	if err := WriteIndentedJSON(&doc, head); err != nil {
+		return err
+	}
+	const slot = "\n  \"findings\": []"
+	i := bytes.Index(doc.Bytes(), []byte(slot))
+	if i < 0 {
+		// Not the layout expected: no shortcut.
+		return WriteIndentedJSON(w, rep)
+	}
+	i += len(slot) - 1 // at the "]"
+	if _, err := w.Write(doc.Bytes()[:i]); err != nil {
+		return err
+	}
+	if err := k8sWriteFindings(w, rep.Findings); err != nil {
+		return err
+	}
+	_, err := w.Write(doc.Bytes()[i:])
+	return err
+}
+
+// k8sJSONChunk is how many findings one encoding job takes.
+const k8sJSONChunk = 512
+
+// k8sWriteFindings writes the elements of the findings array, indented as
+// in the whole document, with a bounded pool of encoders (one per CPU).
+// Chunks are encoded ahead of the writer by at most two per encoder and
+// written in order; the pool exits when the chunks run out or the writer
+// fails, and k8sWriteFindings returns after it has.
+func k8sWriteFindings(w io.Writer, fs []k8s.ScanFinding) error {
+	type result struct {
+		b   []byte
+		buf *bytes.Buffer // b's buffer, to go back to free once written
+		err error
+	}
+	type chunk struct {
+		lo, hi int
+		out    chan result // buffered: the encoder never waits
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan chunk)
+	pending := make(chan chunk, 2*workers)
+	// Chunks in flight (pending, being encoded, being written) reuse these
+	// buffers rather than leave tens of megabytes to the collector.
+	free := make(chan *bytes.Buffer, 3*workers+1)
+	for range cap(free) {
+		free <- new(bytes.Buffer)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range jobs {
+				// The chunk as an array one level up ("[\n    {…},\n    {…}\n  ]"),
+				// so that its elements are indented as at depth 2.
+				buf := <-free
+				buf.Reset()
+				err := json.MarshalWrite(buf, fs[c.lo:c.hi], json.Deterministic(true), jsontext.WithIndent("  "), jsontext.WithIndentPrefix("  "))
+				b := buf.Bytes()
+				if err == nil && !(bytes.HasPrefix(b, []byte("[\n")) && bytes.HasSuffix(b, []byte("\n  ]"))) {
+					err = fmt.Errorf("encode findings: unexpected layout")
+				}
+				if err == nil {
+					// ",\n    {…},\n    {…}": the elements after a comma.
+					b[0] = ','
+					b = b[:len(b)-len("\n  ]")]
+				}
+				c.out <- result{b, buf, err}
+			}
+		}()
+	}
+	go func() {
+		// Feeds the pool in order; stops early when the writer has failed.
+		defer close(jobs)
+		defer close(pending)
+		for lo := 0; lo < len(fs); lo += k8sJSONChunk {
+			c := chunk{lo: lo, hi: min(lo+k8sJSONChunk, len(fs)), out: make(chan result, 1)}
+			select {
+			case pending <- c:
+			case <-done:
+				return
+			}
+			select {
+			case jobs <- c:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var err error
+	first := true
+	for c := range pending {
+		r := <-c.out
+		if r.err != nil {
+			err = r.err
+			free <- r.buf
+			break
+		}
+		b := r.b
+		if first {
+			// The first element follows "[" without a comma.
+			b = b[1:]
+			first = false
+		}
+		_, err = w.Write(b)
+		free <- r.buf
+		if err != nil {
+			break
+		}
+	}
+	close(done)
+	for range pending {
+		// Drains the feeder so that it sees done and exits.
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n  ")
+	return err
 }
 
 // WriteIndentedJSON writes v as indented JSON and a newline.
@@ -73,13 +209,15 @@ func WriteIndentedJSON(w io.Writer, v any) error {
 }
 
 // K8sMarkdown writes a Kubernetes scan as Markdown for a ticket or a pull
-// request: a table of violations, then each with its fix.
+// request: a table of violations, then each with its fix. Of a scan with
+// deferred fix forms, it derives those of the violations shown.
 func K8sMarkdown(w io.Writer, rep k8s.ScanReport, o Options) error {
 	bw := &errWriter{w: w}
 	s := rep.Summary
 	bw.printf("## sextant k8s scan\n\n%d objects → **%d violations** (P0 %d · P1 %d · P2 %d · P3 %d), %d suppressed.\n\n",
 		s.Objects, s.Findings, s.ByPriority["P0"], s.ByPriority["P1"], s.ByPriority["P2"], s.ByPriority["P3"], s.Suppressed)
 	shown := k8sShown(rep, o)
+	k8s.DeriveFixForms(shown)
 	if len(shown) == 0 {
 		return bw.err
 	}
