@@ -842,4 +842,3 @@ func (e *Engine) Finish() *Result {
 	}
 	return res
 }
-

@@ -19,8 +19,8 @@ type Result struct {
 	Actions []sextant.Action
 	Summary Summary
 
-	e       *Engine
-	top     []uint32 // per action, the record of its highest-scoring finding
+	e   *Engine
+	top []uint32 // per action, the record of its highest-scoring finding
 	// The findings of each action in compressed rows: those of action i
 	// are at [actOff[i], actOff[i+1]) in actIDs (fingerprints) and
 	// actVulns (vulnerability records). Kept in memory so that explaining
