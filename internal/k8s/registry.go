@@ -34,6 +34,7 @@ func Run(inv *Inventory, checks []Check, now time.Time) []Violation {
 		if o == nil {
 			continue
 		}
+		var srcs []suppressSource // read at the first violation
 		for _, c := range checks {
 			if c.Run == nil || !checkApplies(c, o) {
 				continue
@@ -42,7 +43,10 @@ func Run(inv *Inventory, checks []Check, now time.Time) []Violation {
 			if len(vs) == 0 {
 				continue
 			}
-			s, warnings := Suppressed(o, c.ID, now)
+			if srcs == nil {
+				srcs = suppressSources(o)
+			}
+			s, warnings := suppressedIn(o, srcs, c.ID, now)
 			for _, w := range warnings {
 				if !seen[w] {
 					seen[w] = true

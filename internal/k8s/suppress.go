@@ -26,9 +26,15 @@ func Suppressed(o *Object, checkID string, now time.Time) (*Suppression, []strin
 	if o == nil || checkID == "" {
 		return nil, nil
 	}
+	return suppressedIn(o, suppressSources(o), checkID, now)
+}
+
+// suppressedIn is Suppressed with the object's annotation sets already
+// read, so that Run decodes each object once, not once per check.
+func suppressedIn(o *Object, srcs []suppressSource, checkID string, now time.Time) (*Suppression, []string) {
 	key := SuppressAnnotationPrefix + checkID
 	var warnings []string
-	for _, src := range suppressSources(o) {
+	for _, src := range srcs {
 		value, ok := src.annotations[key]
 		if !ok {
 			continue
