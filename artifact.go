@@ -67,6 +67,22 @@ func SplitImageRef(ref string) (repo, tag, digest string) {
 	return ref, "", digest
 }
 
+// IsDigest reports whether s looks like a content digest, "algorithm:hex"
+// with at least 32 hex digits ("sha256:9f86d0…").
+func IsDigest(s string) bool {
+	alg, hex, ok := strings.Cut(s, ":")
+	if !ok || alg == "" || len(hex) < 32 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		c := hex[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 // ArtifactContext is what is known about where an artifact runs. Until the
 // Kubernetes inventory fills it in, users supply it in a context file.
 type ArtifactContext struct {

@@ -279,6 +279,44 @@ func OSEcosystem(ecosystem string) bool {
 	return false
 }
 
+// EcosystemFromVersion guesses the OS package ecosystem ("deb", "apk" or
+// "rpm") from a version string's distribution markers: Debian and Ubuntu
+// revisions ("+deb11u1", "dfsg", "ubuntu"), Alpine's "-rN" release suffix,
+// and RPM dist tags (".el8", ".amzn2", ".fc39", ".cm2", ".azl3", ".ph4"). It
+// returns "" when the version says nothing.
+func EcosystemFromVersion(v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.Contains(v, "deb") || strings.Contains(v, "ubuntu") || strings.Contains(v, "dfsg"):
+		return "deb"
+	}
+	if i := strings.LastIndex(v, "-r"); i > 0 && allDigits(v[i+2:]) {
+		return "apk"
+	}
+	for _, tag := range [...]string{".el", ".amzn", ".fc", ".cm", ".azl", ".ph"} {
+		if i := strings.Index(v, tag); i >= 0 {
+			if rest := v[i+len(tag):]; rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+				return "rpm"
+			}
+		}
+	}
+	return ""
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // SortStrings returns a sorted copy of ss without duplicates.
 func SortStrings(ss []string) []string {
 	if len(ss) == 0 {

@@ -190,3 +190,58 @@ func TestPriorityAndErrors(t *testing.T) {
 		t.Errorf("SortStrings = %v", got)
 	}
 }
+
+func TestEcosystemFromVersion(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"debian security", "1.1.1n-0+deb11u3", "deb"},
+		{"dfsg", "1:1.2.11.dfsg-2", "deb"},
+		{"ubuntu", "2.35-0ubuntu3.1", "deb"},
+		{"alpine release", "1.35.0-r29", "apk"},
+		{"alpine release without digits", "1.35.0-rc", ""},
+		{"rhel", "2.17-326.el7", "rpm"},
+		{"amazon", "1.0.2k-24.amzn2.0.4", "rpm"},
+		{"fedora", "3.1-2.fc39", "rpm"},
+		{"mariner", "1.2-3.cm2", "rpm"},
+		{"azure linux", "1.2-3.azl3", "rpm"},
+		{"photon", "1.2-3.ph4", "rpm"},
+		{"dist tag without digit", "1.0.element", ""},
+		{"plain semver", "2.2.4", ""},
+		{"go version", "v1.18.8", ""},
+		{"debian binNMU", "8.32-4+b1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := EcosystemFromVersion(tt.in); got != tt.want {
+				t.Errorf("EcosystemFromVersion(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsDigest(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"sha256", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", true},
+		{"upper-case hex", "sha256:9F86D081884C7D659A2FEAA0C55AD015", true},
+		{"32 hex digits", "md5:0123456789abcdef0123456789abcdef", true},
+		{"too short", "sha256:0123456789abcdef0123456789abcde", false},
+		{"not hex", "sha256:0123456789abcdef0123456789abcdeg", false},
+		{"no algorithm", ":0123456789abcdef0123456789abcdef", false},
+		{"no colon", "0123456789abcdef0123456789abcdef", false},
+		{"tag", "nginx:1.25", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsDigest(tt.in); got != tt.want {
+				t.Errorf("IsDigest(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

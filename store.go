@@ -273,3 +273,52 @@ func CheckScan(scan ScanRecord, findings []*Finding) ([]*Finding, error) {
 	}
 	return out, nil
 }
+
+// CheckFindingFilter checks a filter as Store.Findings requires and returns
+// the page size to use (see PageLimit) and the position the page continues
+// after, nil for the first page. Errors are EINVALID.
+func CheckFindingFilter(filter FindingFilter) (limit int, after *FindingCursor, err error) {
+	limit, err = PageLimit(filter.Limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	if filter.Status != "" && !filter.Status.Valid() {
+		return 0, nil, Errorf(EINVALID, "unknown finding status %q", filter.Status)
+	}
+	if filter.Cursor != "" {
+		c, err := ParseFindingCursor(filter.Cursor)
+		if err != nil {
+			return 0, nil, err
+		}
+		after = &c
+	}
+	return limit, after, nil
+}
+
+// NewFindingPage makes a page of at most limit records from the records a
+// store read in page order, asking for limit+1 so as to know whether more
+// follow, and their stored scores. When there are more, Next continues after
+// the last record kept.
+func NewFindingPage(items []FindingRecord, scores []float64, limit int) Page[FindingRecord] {
+	page := Page[FindingRecord]{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.Next = FindingCursor{Score: scores[limit-1], ID: items[limit-1].Finding.ID}.String()
+	}
+	return page
+}
+
+// CheckStatusChange checks the arguments of Store.SetStatus: a valid status,
+// and a reason and an actor that are not blank. Errors are EINVALID.
+func CheckStatusChange(status Status, reason, actor string) error {
+	if !status.Valid() {
+		return Errorf(EINVALID, "unknown finding status %q", status)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return Errorf(EINVALID, "a status change needs a reason")
+	}
+	if strings.TrimSpace(actor) == "" {
+		return Errorf(EINVALID, "a status change needs an actor")
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package k8s
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -75,20 +76,11 @@ func (g *Graph) targets(kinds []NodeKind) []int32 {
 	t := make([]int32, len(g.Nodes))
 	for i, n := range g.Nodes {
 		t[i] = -1
-		if n.CrownJewel != "" || (n.Kind != NodeInternet && containsKind(kinds, n.Kind)) {
+		if n.CrownJewel != "" || (n.Kind != NodeInternet && slices.Contains(kinds, n.Kind)) {
 			t[i] = int32(g.index[n.Target])
 		}
 	}
 	return t
-}
-
-func containsKind(kinds []NodeKind, k NodeKind) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // pathState is one partial path in the riskiest-path search, linked to its

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,39 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
-
-// storedFinding is the JSON of a findings.data column. A Finding's own JSON
-// leaves out its severity levels (parsers derive them), so they are kept
-// beside it and the finding reads back as it was written.
-type storedFinding struct {
-	Finding    *sextant.Finding   `json:"finding"`
-	Severity   sextant.Severity   `json:"severity"`
-	Severities []sextant.Severity `json:"severities,omitempty"`
-}
-
-func encodeFinding(f *sextant.Finding) (string, error) {
-	s := storedFinding{Finding: f, Severity: f.Severity}
-	for _, sv := range f.Severities {
-		s.Severities = append(s.Severities, sv.Severity)
-	}
-	b, err := json.Marshal(s)
-	return string(b), err
-}
-
-func decodeFinding(data []byte) (*sextant.Finding, error) {
-	var s storedFinding
-	if err := json.Unmarshal(data, &s); err != nil || s.Finding == nil {
-		return nil, fmt.Errorf("decode stored finding: %v", err)
-	}
-	s.Finding.Severity = s.Severity
-	for i := range s.Finding.Severities {
-		if i < len(s.Severities) {
-			s.Finding.Severities[i].Severity = s.Severities[i]
-		}
-	}
-	return s.Finding, nil
-}
 
 // RecordScan implements sextant.Store.
 func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings []*sextant.Finding) (sextant.ScanResult, error) {
@@ -59,19 +27,16 @@ func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings 
 	}
 	scan.ScannedAt = ts(scan.ScannedAt)
 	if scan.ID == "" {
-		scan.ID = newID("scan_")
+		scan.ID = sqlstore.NewID("scan_")
 	}
-	record, err := json.Marshal(struct {
-		Artifact sextant.Artifact `json:"artifact"`
-		Source   sextant.Source   `json:"source"`
-	}{scan.Artifact, scan.Source})
+	record, err := sqlstore.ScanJSON(scan)
 	if err != nil {
-		return sextant.ScanResult{}, fmt.Errorf("record scan: %v", err)
+		return sextant.ScanResult{}, err
 	}
 	var res sextant.ScanResult
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = recordScan(ctx, tx, scan, fs, now, string(record))
+		res, err = recordScan(ctx, tx, scan, fs, now, record)
 		return err
 	})
 	if err != nil {
@@ -132,25 +97,16 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 	)
 	var batch pgx.Batch
 	for _, f := range fs {
-		data, err := encodeFinding(f)
+		row, err := sqlstore.NewRow(scan, f)
 		if err != nil {
-			return res, fmt.Errorf("record scan: encode finding %s: %v", f.ID, err)
-		}
-		score, hasScore := scan.Scores[f.ID]
-		if !hasScore {
-			score.Priority = sextant.P3
-		}
-		detail, err := json.Marshal(score)
-		if err != nil {
-			return res, fmt.Errorf("record scan: encode score of %s: %v", f.ID, err)
+			return res, err
 		}
 		if known[f.ID] {
-			batch.Queue(updateFinding, f.ID, at, data, hasScore, score.Value, int(score.Priority), string(detail))
+			batch.Queue(updateFinding, f.ID, at, row.Data, row.Scored, row.Score.Value, int(row.Score.Priority), row.Detail)
 		} else {
 			vuln := sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)
-			batch.Queue(insertFinding, f.ID, key, string(f.Kind), vuln, score.Value, int(score.Priority), string(detail), data, at)
-			reason := fmt.Sprintf("first reported by %s in scan %s", src, scan.ID)
-			batch.Queue(history, f.ID, "", string(sextant.StatusOpen), reason, sextant.SystemActor, scan.ID, now)
+			batch.Queue(insertFinding, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at)
+			batch.Queue(history, f.ID, "", string(sextant.StatusOpen), sqlstore.ReasonFirstSeen(src, scan.ID), sextant.SystemActor, scan.ID, now)
 			known[f.ID] = true
 			res.New++
 		}
@@ -173,7 +129,7 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 		if err != nil {
 			return res, fmt.Errorf("record scan: resolve: %w", err)
 		}
-		reason := fmt.Sprintf("absent from complete scan %s by %s, and from the latest complete scans of every other source", scan.ID, src)
+		reason := sqlstore.ReasonResolved(src, scan.ID)
 		if err := addHistory(ctx, tx, res.Resolved, sextant.StatusOpen, sextant.StatusResolved, reason, scan.ID, now); err != nil {
 			return res, err
 		}
@@ -185,7 +141,7 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 	if err != nil {
 		return res, fmt.Errorf("record scan: reopen: %w", err)
 	}
-	reason := fmt.Sprintf("reported again by %s in scan %s", src, scan.ID)
+	reason := sqlstore.ReasonReopened(src, scan.ID)
 	if err := addHistory(ctx, tx, res.Reopened, sextant.StatusResolved, sextant.StatusOpen, reason, scan.ID, now); err != nil {
 		return res, err
 	}
@@ -225,25 +181,18 @@ const findingColumns = `id, status, score, score_detail, data, first_seen, last_
 
 func scanFinding(row pgx.Row) (sextant.FindingRecord, float64, error) {
 	var (
-		rec          sextant.FindingRecord
 		id, status   string
 		score        float64
 		detail, data []byte
 		first, last  time.Time
 	)
 	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last); err != nil {
+		return sextant.FindingRecord{}, 0, err
+	}
+	rec, err := sqlstore.Record(id, status, detail, data)
+	if err != nil {
 		return rec, 0, err
 	}
-	f, err := decodeFinding(data)
-	if err != nil {
-		return rec, 0, fmt.Errorf("finding %s: %v", id, err)
-	}
-	if err := json.Unmarshal(detail, &rec.Score); err != nil {
-		return rec, 0, fmt.Errorf("finding %s: decode score: %v", id, err)
-	}
-	f.ID = id
-	rec.Finding = f
-	rec.Status = sextant.Status(status)
 	rec.FirstSeen, rec.LastSeen = first.UTC(), last.UTC()
 	return rec, score, nil
 }
@@ -319,7 +268,7 @@ func attributions(ctx context.Context, q interface {
 // Findings implements sextant.Store.
 func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sextant.Page[sextant.FindingRecord], error) {
 	var page sextant.Page[sextant.FindingRecord]
-	limit, err := sextant.PageLimit(filter.Limit)
+	limit, after, err := sextant.CheckFindingFilter(filter)
 	if err != nil {
 		return page, err
 	}
@@ -332,9 +281,6 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 		return "$" + strconv.Itoa(len(args))
 	}
 	if filter.Status != "" {
-		if !filter.Status.Valid() {
-			return page, sextant.Errorf(sextant.EINVALID, "unknown finding status %q", filter.Status)
-		}
 		where = append(where, "status = "+arg(string(filter.Status)))
 	}
 	if filter.Artifact != "" {
@@ -346,12 +292,8 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 	if filter.Source != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM attributions a WHERE a.finding_id = findings.id AND a.source = "+arg(filter.Source)+")")
 	}
-	if filter.Cursor != "" {
-		c, err := sextant.ParseFindingCursor(filter.Cursor)
-		if err != nil {
-			return page, err
-		}
-		s, id := arg(c.Score), arg(c.ID)
+	if after != nil {
+		s, id := arg(after.Score), arg(after.ID)
 		where = append(where, "(score < "+s+" OR (score = "+s+" AND id > "+id+"))")
 	}
 	q := `SELECT ` + findingColumns + ` FROM findings`
@@ -367,6 +309,7 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 	defer tx.Rollback(ctx)
 	rows, _ := tx.Query(ctx, q, args...)
 	var (
+		items  []sextant.FindingRecord
 		ids    []string
 		scores []float64
 	)
@@ -376,16 +319,14 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 			rows.Close()
 			return page, fmt.Errorf("list findings: %w", err)
 		}
-		page.Items = append(page.Items, rec)
+		items = append(items, rec)
 		ids, scores = append(ids, rec.Finding.ID), append(scores, score)
 	}
 	if err := rows.Err(); err != nil {
 		return page, fmt.Errorf("list findings: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items, ids = page.Items[:limit], ids[:limit]
-		page.Next = sextant.FindingCursor{Score: scores[limit-1], ID: ids[limit-1]}.String()
-	}
+	page = sextant.NewFindingPage(items, scores, limit)
+	ids = ids[:len(page.Items)]
 	attrs, err := attributions(ctx, tx, ids)
 	if err != nil {
 		return page, err
@@ -398,14 +339,8 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 
 // SetStatus implements sextant.Store.
 func (db *DB) SetStatus(ctx context.Context, id string, status sextant.Status, reason, actor string) error {
-	if !status.Valid() {
-		return sextant.Errorf(sextant.EINVALID, "unknown finding status %q", status)
-	}
-	if strings.TrimSpace(reason) == "" {
-		return sextant.Errorf(sextant.EINVALID, "a status change needs a reason")
-	}
-	if strings.TrimSpace(actor) == "" {
-		return sextant.Errorf(sextant.EINVALID, "a status change needs an actor")
+	if err := sextant.CheckStatusChange(status, reason, actor); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var from string

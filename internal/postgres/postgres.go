@@ -10,18 +10,14 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
-	"io/fs"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -76,19 +72,13 @@ func (db *DB) Close() error {
 // schema_migrations, in file name order, each in its own transaction under
 // the migration advisory lock.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := sqlstore.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if err := db.apply(ctx, version, string(body)); err != nil {
-			return sextant.Errorf(sextant.EINTERNAL, "migrate postgres store to %s: %v", version, err)
+	for _, m := range ms {
+		if err := db.apply(ctx, m.Version, m.Body); err != nil {
+			return sextant.Errorf(sextant.EINTERNAL, "migrate postgres store to %s: %v", m.Version, err)
 		}
 	}
 	return nil
@@ -121,9 +111,3 @@ func (db *DB) apply(ctx context.Context, version, body string) error {
 // ts is a time as the store keeps it: UTC, to the microsecond (PostgreSQL
 // would round the nanoseconds; SQLite's store truncates, and so does this).
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-func newID(prefix string) string {
-	var b [12]byte
-	rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}

@@ -3,46 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
-
-// storedFinding is the JSON of a findings.data column. A Finding's own JSON
-// leaves out its severity levels (parsers derive them), so they are kept
-// beside it and the finding reads back as it was written.
-type storedFinding struct {
-	Finding    *sextant.Finding   `json:"finding"`
-	Severity   sextant.Severity   `json:"severity"`
-	Severities []sextant.Severity `json:"severities,omitempty"`
-}
-
-func encodeFinding(f *sextant.Finding) (string, error) {
-	s := storedFinding{Finding: f, Severity: f.Severity}
-	for _, sv := range f.Severities {
-		s.Severities = append(s.Severities, sv.Severity)
-	}
-	b, err := json.Marshal(s)
-	return string(b), err
-}
-
-func decodeFinding(data string) (*sextant.Finding, error) {
-	var s storedFinding
-	if err := json.Unmarshal([]byte(data), &s); err != nil || s.Finding == nil {
-		return nil, fmt.Errorf("decode stored finding: %v", err)
-	}
-	s.Finding.Severity = s.Severity
-	for i := range s.Finding.Severities {
-		if i < len(s.Severities) {
-			s.Finding.Severities[i].Severity = s.Severities[i]
-		}
-	}
-	return s.Finding, nil
-}
 
 // RecordScan implements sextant.Store.
 func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings []*sextant.Finding) (sextant.ScanResult, error) {
@@ -55,17 +23,14 @@ func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings 
 		scan.ScannedAt = now
 	}
 	if scan.ID == "" {
-		scan.ID = newID("scan_")
+		scan.ID = sqlstore.NewID("scan_")
 	}
 	at := micros(scan.ScannedAt)
 	key := scan.Artifact.Key()
 	src := scan.Source.Scanner
-	record, err := json.Marshal(struct {
-		Artifact sextant.Artifact `json:"artifact"`
-		Source   sextant.Source   `json:"source"`
-	}{scan.Artifact, scan.Source})
+	record, err := sqlstore.ScanJSON(scan)
 	if err != nil {
-		return sextant.ScanResult{}, fmt.Errorf("record scan: %v", err)
+		return sextant.ScanResult{}, err
 	}
 
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -73,7 +38,7 @@ func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings 
 		return sextant.ScanResult{}, fmt.Errorf("record scan: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := recordScan(ctx, tx, scan, fs, at, micros(now), key, src, string(record))
+	res, err := recordScan(ctx, tx, scan, fs, at, micros(now), key, src, record)
 	if err != nil {
 		return sextant.ScanResult{}, err
 	}
@@ -153,28 +118,20 @@ func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*
 	defer history.Close()
 
 	for _, f := range fs {
-		data, err := encodeFinding(f)
+		row, err := sqlstore.NewRow(scan, f)
 		if err != nil {
-			return res, fmt.Errorf("record scan: encode finding %s: %v", f.ID, err)
-		}
-		score, hasScore := scan.Scores[f.ID]
-		if !hasScore {
-			score.Priority = sextant.P3
-		}
-		detail, err := json.Marshal(score)
-		if err != nil {
-			return res, fmt.Errorf("record scan: encode score of %s: %v", f.ID, err)
+			return res, err
 		}
 		if known[f.ID] {
-			if _, err := update.ExecContext(ctx, f.ID, at, data, hasScore, score.Value, int(score.Priority), string(detail)); err != nil {
+			if _, err := update.ExecContext(ctx, f.ID, at, row.Data, row.Scored, row.Score.Value, int(row.Score.Priority), row.Detail); err != nil {
 				return res, fmt.Errorf("record scan: update finding %s: %w", f.ID, err)
 			}
 		} else {
 			vuln := sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)
-			if _, err := insert.ExecContext(ctx, f.ID, key, string(f.Kind), vuln, score.Value, int(score.Priority), string(detail), data, at); err != nil {
+			if _, err := insert.ExecContext(ctx, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at); err != nil {
 				return res, fmt.Errorf("record scan: insert finding %s: %w", f.ID, err)
 			}
-			reason := fmt.Sprintf("first reported by %s in scan %s", src, scan.ID)
+			reason := sqlstore.ReasonFirstSeen(src, scan.ID)
 			if _, err := history.ExecContext(ctx, f.ID, "", string(sextant.StatusOpen), reason, sextant.SystemActor, scan.ID, now); err != nil {
 				return res, fmt.Errorf("record scan: %w", err)
 			}
@@ -199,7 +156,7 @@ func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*
 		if err != nil {
 			return res, fmt.Errorf("record scan: resolve: %w", err)
 		}
-		reason := fmt.Sprintf("absent from complete scan %s by %s, and from the latest complete scans of every other source", scan.ID, src)
+		reason := sqlstore.ReasonResolved(src, scan.ID)
 		for _, id := range res.Resolved {
 			if _, err := history.ExecContext(ctx, id, string(sextant.StatusOpen), string(sextant.StatusResolved), reason, sextant.SystemActor, scan.ID, now); err != nil {
 				return res, fmt.Errorf("record scan: %w", err)
@@ -213,7 +170,7 @@ func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*
 	if err != nil {
 		return res, fmt.Errorf("record scan: reopen: %w", err)
 	}
-	reason := fmt.Sprintf("reported again by %s in scan %s", src, scan.ID)
+	reason := sqlstore.ReasonReopened(src, scan.ID)
 	for _, id := range res.Reopened {
 		if _, err := history.ExecContext(ctx, id, string(sextant.StatusResolved), string(sextant.StatusOpen), reason, sextant.SystemActor, scan.ID, now); err != nil {
 			return res, fmt.Errorf("record scan: %w", err)
@@ -246,25 +203,18 @@ const findingColumns = `id, status, score, score_detail, data, first_seen, last_
 
 func scanFinding(row interface{ Scan(...any) error }) (sextant.FindingRecord, float64, error) {
 	var (
-		rec          sextant.FindingRecord
 		id, status   string
 		score        float64
 		detail, data string
 		first, last  int64
 	)
 	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last); err != nil {
+		return sextant.FindingRecord{}, 0, err
+	}
+	rec, err := sqlstore.Record(id, status, []byte(detail), []byte(data))
+	if err != nil {
 		return rec, 0, err
 	}
-	f, err := decodeFinding(data)
-	if err != nil {
-		return rec, 0, fmt.Errorf("finding %s: %v", id, err)
-	}
-	if err := json.Unmarshal([]byte(detail), &rec.Score); err != nil {
-		return rec, 0, fmt.Errorf("finding %s: decode score: %v", id, err)
-	}
-	f.ID = id
-	rec.Finding = f
-	rec.Status = sextant.Status(status)
 	rec.FirstSeen = fromMicros(first)
 	rec.LastSeen = fromMicros(last)
 	return rec, score, nil
@@ -360,7 +310,7 @@ func attributions(ctx context.Context, tx *sql.Tx, ids []string) (map[string][]s
 // Findings implements sextant.Store.
 func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sextant.Page[sextant.FindingRecord], error) {
 	var page sextant.Page[sextant.FindingRecord]
-	limit, err := sextant.PageLimit(filter.Limit)
+	limit, after, err := sextant.CheckFindingFilter(filter)
 	if err != nil {
 		return page, err
 	}
@@ -369,9 +319,6 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 		args  []any
 	)
 	if filter.Status != "" {
-		if !filter.Status.Valid() {
-			return page, sextant.Errorf(sextant.EINVALID, "unknown finding status %q", filter.Status)
-		}
 		where, args = append(where, "status = ?"), append(args, string(filter.Status))
 	}
 	if filter.Artifact != "" {
@@ -384,12 +331,8 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 		where = append(where, "EXISTS (SELECT 1 FROM attributions a WHERE a.finding_id = findings.id AND a.source = ?)")
 		args = append(args, filter.Source)
 	}
-	if filter.Cursor != "" {
-		c, err := sextant.ParseFindingCursor(filter.Cursor)
-		if err != nil {
-			return page, err
-		}
-		where, args = append(where, "(score < ? OR (score = ? AND id > ?))"), append(args, c.Score, c.Score, c.ID)
+	if after != nil {
+		where, args = append(where, "(score < ? OR (score = ? AND id > ?))"), append(args, after.Score, after.Score, after.ID)
 	}
 	q := `SELECT ` + findingColumns + ` FROM findings`
 	if len(where) > 0 {
@@ -408,6 +351,7 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 	}
 	defer rows.Close()
 	var (
+		items  []sextant.FindingRecord
 		ids    []string
 		scores []float64
 	)
@@ -416,17 +360,15 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 		if err != nil {
 			return page, fmt.Errorf("list findings: %w", err)
 		}
-		page.Items = append(page.Items, rec)
+		items = append(items, rec)
 		ids, scores = append(ids, rec.Finding.ID), append(scores, score)
 	}
 	if err := rows.Err(); err != nil {
 		return page, fmt.Errorf("list findings: %w", err)
 	}
 	rows.Close()
-	if len(page.Items) > limit {
-		page.Items, ids = page.Items[:limit], ids[:limit]
-		page.Next = sextant.FindingCursor{Score: scores[limit-1], ID: ids[limit-1]}.String()
-	}
+	page = sextant.NewFindingPage(items, scores, limit)
+	ids = ids[:len(page.Items)]
 	attrs, err := attributions(ctx, tx, ids)
 	if err != nil {
 		return page, err
@@ -439,14 +381,8 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 
 // SetStatus implements sextant.Store.
 func (db *DB) SetStatus(ctx context.Context, id string, status sextant.Status, reason, actor string) error {
-	if !status.Valid() {
-		return sextant.Errorf(sextant.EINVALID, "unknown finding status %q", status)
-	}
-	if strings.TrimSpace(reason) == "" {
-		return sextant.Errorf(sextant.EINVALID, "a status change needs a reason")
-	}
-	if strings.TrimSpace(actor) == "" {
-		return sextant.Errorf(sextant.EINVALID, "a status change needs an actor")
+	if err := sextant.CheckStatusChange(status, reason, actor); err != nil {
+		return err
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {

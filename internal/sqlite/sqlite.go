@@ -9,19 +9,16 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
-	"io/fs"
-	"sort"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -83,23 +80,17 @@ func (db *DB) Close() error {
 // migrate applies the embedded migrations not yet recorded in
 // schema_migrations, in file name order, each in its own transaction.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := sqlstore.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return sextant.Errorf(sextant.EUNAVAILABLE, "migrate sqlite store: %v", err)
 	}
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if err := db.apply(ctx, version, string(body)); err != nil {
-			return sextant.Errorf(sextant.EINTERNAL, "migrate sqlite store to %s: %v", version, err)
+	for _, m := range ms {
+		if err := db.apply(ctx, m.Version, m.Body); err != nil {
+			return sextant.Errorf(sextant.EINTERNAL, "migrate sqlite store to %s: %v", m.Version, err)
 		}
 	}
 	return nil
@@ -133,9 +124,3 @@ func (db *DB) apply(ctx context.Context, version, body string) error {
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func newID(prefix string) string {
-	var b [12]byte
-	rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}

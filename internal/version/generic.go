@@ -1,10 +1,6 @@
 package version
 
-import (
-	"strings"
-
-	goversion "github.com/hashicorp/go-version"
-)
+import goversion "github.com/hashicorp/go-version"
 
 // genericRules order versions of ecosystems without dedicated rules. Two
 // versions that hashicorp/go-version parses (1.2.3, v1.2, 1.2.3-beta.1,
@@ -36,19 +32,7 @@ func naturalCompare(a, b string) int {
 	for a != "" && b != "" {
 		ra, restA := nextRun(a)
 		rb, restB := nextRun(b)
-		da, db := isDigit(ra[0]), isDigit(rb[0])
-		var c int
-		switch {
-		case da && db:
-			c = cmpDigits(strings.TrimLeft(ra, "0"), strings.TrimLeft(rb, "0"))
-		case da:
-			c = -1
-		case db:
-			c = 1
-		default:
-			c = strings.Compare(ra, rb)
-		}
-		if c != 0 {
+		if c := cmpIdentifier(ra, rb); c != 0 {
 			return c
 		}
 		a, b = restA, restB

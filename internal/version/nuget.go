@@ -78,24 +78,27 @@ func compareNuGet(a, b nugetVersion) int {
 		return -1
 	}
 	for i := 0; i < len(a.pre) && i < len(b.pre); i++ {
-		x, y := a.pre[i], b.pre[i]
-		xn, yn := allDigits(x), allDigits(y)
-		var c int
-		switch {
-		case xn && yn:
-			c = cmpDigits(strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0"))
-		case xn:
-			c = -1
-		case yn:
-			c = 1
-		default:
-			c = strings.Compare(x, y)
-		}
-		if c != 0 {
+		if c := cmpIdentifier(a.pre[i], b.pre[i]); c != 0 {
 			return c
 		}
 	}
 	return sign(len(a.pre) - len(b.pre))
+}
+
+// cmpIdentifier orders two identifiers as SemVer orders pre-release
+// identifiers: all-digit ones numerically (leading zeros aside) and before
+// the others, which compare byte by byte.
+func cmpIdentifier(x, y string) int {
+	xn, yn := allDigits(x), allDigits(y)
+	switch {
+	case xn && yn:
+		return cmpDigits(strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0"))
+	case xn:
+		return -1
+	case yn:
+		return 1
+	}
+	return strings.Compare(x, y)
 }
 
 // cmpDigits compares two decimal numbers of any length written without

@@ -376,7 +376,7 @@ func (p *parser) pkg(f *sextant.Finding, vuln *vulnerability, other map[string]j
 		f.FixedVersions = splitList(string(other["Patched Package"]))
 		f.Package.Ecosystem = sextant.Ecosystem(osFamily)
 		if !sextant.OSEcosystem(f.Package.Ecosystem) {
-			f.Package.Ecosystem = versionHint(f.Package.Version)
+			f.Package.Ecosystem = sextant.EcosystemFromVersion(f.Package.Version)
 		}
 		if f.Package.Ecosystem == "" && f.Package.Name != "" {
 			f.Warnings = append(f.Warnings, fmt.Sprintf("cannot tell the ecosystem of package %q: the resource names no known OS and the version carries no distribution marker", f.Package.Name))
@@ -395,7 +395,7 @@ func managerEcosystem(manager, version, osFamily string) string {
 		if eco := sextant.Ecosystem(osFamily); sextant.OSEcosystem(eco) {
 			return eco
 		}
-		return versionHint(version)
+		return sextant.EcosystemFromVersion(version)
 	case "JAR", "POM", "GRADLE":
 		return "maven"
 	case "NPM", "NODEPKG", "YARN", "PNPM":
@@ -521,40 +521,6 @@ func cvssVersionName(v string) string {
 		return v + ".0"
 	}
 	return v
-}
-
-// versionHint guesses the OS package ecosystem from a version's
-// distribution markers ("+deb11u1", "ubuntu", "-r4", ".el8"), or "".
-func versionHint(v string) string {
-	switch {
-	case v == "":
-		return ""
-	case strings.Contains(v, "deb") || strings.Contains(v, "ubuntu") || strings.Contains(v, "dfsg"):
-		return "deb"
-	}
-	if i := strings.LastIndex(v, "-r"); i > 0 && allDigits(v[i+2:]) {
-		return "apk"
-	}
-	for _, tag := range [...]string{".el", ".amzn", ".fc", ".cm", ".azl", ".ph"} {
-		if i := strings.Index(v, tag); i >= 0 {
-			if rest := v[i+len(tag):]; rest != "" && rest[0] >= '0' && rest[0] <= '9' {
-				return "rpm"
-			}
-		}
-	}
-	return ""
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // splitList splits a comma-separated list, trimming blanks.

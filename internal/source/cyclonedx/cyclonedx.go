@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -191,10 +192,8 @@ func (p *parser) run(r io.Reader) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
-	if _, err := dec.ReadToken(); err == nil {
-		return jsonsrc.Invalid(op, "unexpected data after the BOM at byte %d", dec.InputOffset())
-	} else if !errors.Is(err, io.EOF) {
-		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
+	if err := jsonsrc.End(op, dec, "the BOM"); err != nil {
+		return err
 	}
 
 	if p.bomFormat == "" {
@@ -387,7 +386,7 @@ func (p *parser) artifact() sextant.Artifact {
 		case "aquasecurity:trivy:ImageID":
 			imageID = pr.Value
 		case "aquasecurity:trivy:RepoDigest":
-			if pr.Value != "" && !contains(a.RepoDigests, pr.Value) {
+			if pr.Value != "" && !slices.Contains(a.RepoDigests, pr.Value) {
 				a.RepoDigests = append(a.RepoDigests, pr.Value)
 			}
 		case "aquasecurity:trivy:RepoTag":
@@ -412,7 +411,7 @@ func (p *parser) artifact() sextant.Artifact {
 		if a.Repository == "" {
 			a.Repository = repo
 		}
-		if repo == a.Repository && t != "" && !contains(a.Tags, t) {
+		if repo == a.Repository && t != "" && !slices.Contains(a.Tags, t) {
 			a.Tags = append(a.Tags, t)
 		}
 	}
@@ -424,12 +423,12 @@ func (p *parser) artifact() sextant.Artifact {
 		}
 	}
 	switch {
-	case isDigest(imageID):
+	case sextant.IsDigest(imageID):
 		a.Digest = imageID
-	case a.Type == "container_image" && isDigest(purlVersion(c.PackageURL)):
+	case a.Type == "container_image" && sextant.IsDigest(purlVersion(c.PackageURL)):
 		// An OCI PURL's version is the image's manifest digest.
 		a.Digest = purlVersion(c.PackageURL)
-	case a.Type == "container_image" && isDigest(c.Version):
+	case a.Type == "container_image" && sextant.IsDigest(c.Version):
 		a.Digest = c.Version
 	}
 	return a
@@ -440,28 +439,4 @@ func props(c *cdx.Component) []cdx.Property {
 		return nil
 	}
 	return *c.Properties
-}
-
-// isDigest reports whether s looks like "algorithm:hex".
-func isDigest(s string) bool {
-	alg, hex, ok := strings.Cut(s, ":")
-	if !ok || alg == "" || len(hex) < 32 {
-		return false
-	}
-	for i := 0; i < len(hex); i++ {
-		c := hex[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -396,7 +396,7 @@ func (p *parser) finding(v *vulnerability) (f *sextant.Finding, needsImage bool)
 	} else {
 		f.Package.Ecosystem = sextant.Ecosystem(family)
 		if family == "" || !sextant.OSEcosystem(f.Package.Ecosystem) {
-			if h := versionHint(f.Package.Version); h != "" {
+			if h := sextant.EcosystemFromVersion(f.Package.Version); h != "" {
 				f.Package.Ecosystem = h
 			} else {
 				f.Package.Ecosystem = ""
@@ -574,40 +574,6 @@ func splitOS(s string) (family, version string) {
 		return strings.ToLower(s), ""
 	}
 	return strings.ToLower(s[:i]), strings.TrimSpace(s[i+1:])
-}
-
-// versionHint guesses the OS package ecosystem from a version's
-// distribution markers ("+deb11u1", "ubuntu", "-r4", ".el8"), or "".
-func versionHint(v string) string {
-	switch {
-	case v == "":
-		return ""
-	case strings.Contains(v, "deb") || strings.Contains(v, "ubuntu") || strings.Contains(v, "dfsg"):
-		return "deb"
-	}
-	if i := strings.LastIndex(v, "-r"); i > 0 && allDigits(v[i+2:]) {
-		return "apk"
-	}
-	for _, tag := range [...]string{".el", ".amzn", ".fc", ".cm", ".azl", ".ph"} {
-		if i := strings.Index(v, tag); i >= 0 {
-			if rest := v[i+len(tag):]; rest != "" && rest[0] >= '0' && rest[0] <= '9' {
-				return "rpm"
-			}
-		}
-	}
-	return ""
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // cvssVersion returns the CVSS version of a vector.

@@ -3,6 +3,7 @@ package grype
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -37,7 +38,7 @@ func (p *parser) finding(m *match) *sextant.Finding {
 	}
 	for _, rv := range m.RelatedVulnerabilities {
 		id := strings.TrimSpace(rv.ID)
-		if id != "" && !strings.EqualFold(id, f.VulnerabilityID) && !contains(f.Aliases, id) {
+		if id != "" && !strings.EqualFold(id, f.VulnerabilityID) && !slices.Contains(f.Aliases, id) {
 			f.Aliases = append(f.Aliases, id)
 		}
 		if f.Description == "" {
@@ -321,7 +322,7 @@ func bestEPSS(cur *sextant.EPSS, list []epss) *sextant.EPSS {
 func appendSplit(list []string, s string) []string {
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
-		if item != "" && !contains(list, item) {
+		if item != "" && !slices.Contains(list, item) {
 			list = append(list, item)
 		}
 	}
@@ -331,7 +332,7 @@ func appendSplit(list []string, s string) []string {
 func appendRefs(list []string, refs ...string) []string {
 	for _, r := range refs {
 		r = strings.TrimSpace(r)
-		if r != "" && !contains(list, r) {
+		if r != "" && !slices.Contains(list, r) {
 			list = append(list, r)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -248,10 +249,8 @@ func (p *parser) run(r io.Reader) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
 	}
-	if _, err := dec.ReadToken(); err == nil {
-		return jsonsrc.Invalid(op, "unexpected data after the report at byte %d", dec.InputOffset())
-	} else if !errors.Is(err, io.EOF) {
-		return jsonsrc.Error(op, err, jsonsrc.Pos{Dec: dec})
+	if err := jsonsrc.End(op, dec, "the report"); err != nil {
+		return err
 	}
 
 	if !haveMatches {
@@ -505,7 +504,7 @@ func (p *parser) artifact() sextant.Artifact {
 		if a.Repository == "" {
 			a.Repository = repo
 		}
-		if repo == a.Repository && t != "" && !contains(a.Tags, t) {
+		if repo == a.Repository && t != "" && !slices.Contains(a.Tags, t) {
 			a.Tags = append(a.Tags, t)
 		}
 	}
@@ -520,9 +519,9 @@ func (p *parser) artifact() sextant.Artifact {
 		}
 	}
 	switch {
-	case isDigest(img.ImageID):
+	case sextant.IsDigest(img.ImageID):
 		a.Digest = img.ImageID
-	case isDigest(img.ManifestDigest):
+	case sextant.IsDigest(img.ManifestDigest):
 		a.Digest = img.ManifestDigest
 		if img.ImageID != "" {
 			p.warn("source.target.imageID %q is not a digest (grype scanned an SBOM?); the manifest digest identifies the image instead", img.ImageID)
@@ -540,30 +539,6 @@ func (p *parser) artifact() sextant.Artifact {
 		a.Name = a.Digest
 	}
 	return a
-}
-
-// isDigest reports whether s looks like "algorithm:hex".
-func isDigest(s string) bool {
-	alg, hex, ok := strings.Cut(s, ":")
-	if !ok || alg == "" || len(hex) < 32 {
-		return false
-	}
-	for i := 0; i < len(hex); i++ {
-		c := hex[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // spool keeps the raw matches of a non-seekable report until the metadata

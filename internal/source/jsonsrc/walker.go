@@ -122,6 +122,18 @@ func (w *Walker) Trailing() bool {
 	return err != nil && !errors.Is(err, io.EOF)
 }
 
+// End checks that nothing but blank space follows the document dec has
+// just read: other data is an EINVALID error naming the document ("the
+// report") and the byte offset; a failure to read is translated by Error.
+func End(op string, dec *jsontext.Decoder, document string) error {
+	if _, err := dec.ReadToken(); err == nil {
+		return Invalid(op, "unexpected data after %s at byte %d", document, dec.InputOffset())
+	} else if !errors.Is(err, io.EOF) {
+		return Error(op, err, Pos{Dec: dec})
+	}
+	return nil
+}
+
 // Empty reports whether the input holds nothing but blank space, which it
 // reads to find out. Call it when Dec.PeekKind returns 0, before reporting
 // the top-level value: empty input deserves its own message.

@@ -188,6 +188,30 @@ func TestWalkerTrailing(t *testing.T) {
 	}
 }
 
+func TestEnd(t *testing.T) {
+	tests := []struct {
+		doc, wantCode, wantMsg string
+	}{
+		{`{}`, "", ""},
+		{"{} \n\t", "", ""},
+		{`{} {}`, sextant.EINVALID, testOp + ": unexpected data after the report at byte 4"},
+		{`{}]`, sextant.EINVALID, ""},
+	}
+	for _, tt := range tests {
+		dec := jsontext.NewDecoder(strings.NewReader(tt.doc))
+		if err := dec.SkipValue(); err != nil {
+			t.Fatal(err)
+		}
+		err := End(testOp, dec, "the report")
+		if code := sextant.ErrorCode(err); code != tt.wantCode {
+			t.Errorf("End after %q = %v, want code %q", tt.doc, err, tt.wantCode)
+		}
+		if tt.wantMsg != "" && sextant.ErrorMessage(err) != tt.wantMsg {
+			t.Errorf("End after %q = %q, want %q", tt.doc, sextant.ErrorMessage(err), tt.wantMsg)
+		}
+	}
+}
+
 func TestEmpty(t *testing.T) {
 	tests := []struct {
 		doc  string

@@ -10,50 +10,25 @@ import (
 )
 
 // versionHint guesses the OS package ecosystem from a version string's
-// distribution markers: Debian and Ubuntu revisions ("+deb11u1", "~deb12u1",
-// "dfsg", "ubuntu", binNMU "+b1"), Alpine's "-rN" release suffix, and RPM
-// dist tags (".el8", ".amzn2", ".fc39", ".cm2", ".azl3", ".ph4"). It returns
-// "" when the version says nothing.
+// distribution markers: those of sextant.EcosystemFromVersion, and also
+// RHEL module dist tags (".module+el8") and Debian binNMU revisions ("+b1").
+// It returns "" when the version says nothing.
 func versionHint(v string) string {
-	if v == "" {
-		return ""
+	if h := sextant.EcosystemFromVersion(v); h != "" {
+		return h
 	}
-	switch {
-	case strings.Contains(v, "deb") || strings.Contains(v, "ubuntu") || strings.Contains(v, "dfsg"):
-		return "deb"
-	case apkRelease(v):
-		return "apk"
-	}
-	for _, tag := range [...]string{".el", ".amzn", ".fc", ".cm", ".azl", ".ph", ".module+el"} {
-		if i := strings.Index(v, tag); i >= 0 {
-			rest := v[i+len(tag):]
-			if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
-				return "rpm"
-			}
+	if i := strings.Index(v, ".module+el"); i >= 0 {
+		if rest := v[i+len(".module+el"):]; rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			return "rpm"
 		}
 	}
-	if i := strings.LastIndex(v, "+b"); i > 0 && allDigits(v[i+2:]) {
-		return "deb"
+	// A binNMU: "+b" and one or more digits after the last "+b".
+	if i := strings.LastIndex(v, "+b"); i > 0 {
+		if n := v[i+2:]; n != "" && strings.Trim(n, "0123456789") == "" {
+			return "deb"
+		}
 	}
 	return ""
-}
-
-// apkRelease reports whether v ends in Alpine's "-rN" package release.
-func apkRelease(v string) bool {
-	i := strings.LastIndex(v, "-r")
-	return i > 0 && allDigits(v[i+2:])
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // distroWords maps a distribution word found in an image name to its OS

@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sextant-dev/sextant"
+)
+
+func TestFindingRoundTrip(t *testing.T) {
+	f := &sextant.Finding{
+		ID:              "f1",
+		VulnerabilityID: "CVE-2024-1",
+		Severity:        sextant.SeverityHigh,
+		Severities: []sextant.SourcedSeverity{
+			{Source: "nvd", Severity: sextant.SeverityCritical, Text: "CRITICAL"},
+			{Source: "vendor", Severity: sextant.SeverityHigh, Text: "important"},
+		},
+	}
+	score := sextant.Score{Value: 7.5, Priority: sextant.P1}
+	scan := sextant.ScanRecord{Scores: map[string]sextant.Score{"f1": score}}
+	row, err := NewRow(scan, f)
+	if err != nil {
+		t.Fatalf("NewRow: %v", err)
+	}
+	rec, err := Record("f1", "open", []byte(row.Detail), []byte(row.Data))
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if diff := cmp.Diff(f, rec.Finding); diff != "" {
+		t.Errorf("Record(NewRow(f)).Finding (-want +got):\n%s", diff)
+	}
+	if rec.Status != sextant.StatusOpen || !cmp.Equal(rec.Score, score) {
+		t.Errorf("Record(NewRow(f)) status %q, score %+v, want open, %+v", rec.Status, rec.Score, score)
+	}
+}
+
+func TestRecordErrors(t *testing.T) {
+	tests := []struct {
+		name, detail, data, want string
+	}{
+		{"bad data", `{}`, `{`, "finding f1: decode stored finding: unexpected end of JSON input"},
+		{"no finding", `{}`, `{}`, "finding f1: decode stored finding: <nil>"},
+		{"bad score", `[`, `{"finding":{}}`, "finding f1: decode score: unexpected end of JSON input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Record("f1", "open", []byte(tt.detail), []byte(tt.data))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Record(%q, %q) = %v, want %q", tt.detail, tt.data, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRow(t *testing.T) {
+	scored := sextant.Score{Value: 9, Priority: sextant.P1}
+	scan := sextant.ScanRecord{Scores: map[string]sextant.Score{"a": scored}}
+	tests := []struct {
+		id         string
+		wantScore  sextant.Score
+		wantScored bool
+	}{
+		{"a", scored, true},
+		{"b", sextant.Score{Priority: sextant.P3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			row, err := NewRow(scan, &sextant.Finding{ID: tt.id})
+			if err != nil {
+				t.Fatalf("NewRow(%q): %v", tt.id, err)
+			}
+			if !cmp.Equal(row.Score, tt.wantScore) || row.Scored != tt.wantScored || row.Data == "" || row.Detail == "" {
+				t.Errorf("NewRow(%q) = %+v, want score %+v, scored %v", tt.id, row, tt.wantScore, tt.wantScored)
+			}
+		})
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"migrations/0002_b.sql": {Data: []byte("B")},
+		"migrations/0001_a.sql": {Data: []byte("A")},
+		"migrations/README":     {Data: []byte("not a migration")},
+	}
+	got, err := Migrations(fsys)
+	if err != nil {
+		t.Fatalf("Migrations: %v", err)
+	}
+	want := []Migration{{"0001_a", "A"}, {"0002_b", "B"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Migrations (-want +got):\n%s", diff)
+	}
+}
