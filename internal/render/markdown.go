@@ -44,7 +44,11 @@ func Markdown(w io.Writer, res *triage.Result, o Options) error {
 			bw.printf("\n")
 		}
 		if len(a.Vulnerabilities) > 0 {
-			bw.printf("<details><summary>%d vulnerabilities</summary>\n\n%s\n\n</details>\n", len(a.Vulnerabilities), inline(strings.Join(a.Vulnerabilities, ", ")))
+			what := "vulnerabilities"
+			if len(a.Vulnerabilities) == 1 {
+				what = "vulnerability"
+			}
+			bw.printf("<details><summary>%d %s</summary>\n\n%s\n\n</details>\n", len(a.Vulnerabilities), what, inline(strings.Join(a.Vulnerabilities, ", ")))
 		}
 		if len(a.Factors) > 0 {
 			bw.printf("\nWhy this priority: %s\n", factorLine(a.Factors))
