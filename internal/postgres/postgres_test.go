@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -82,16 +83,25 @@ func freshSchema(t *testing.T, dsn string) string {
 	return u.String()
 }
 
+// open returns a store in a fresh schema of the PostgreSQL server at dsn.
+func open(t *testing.T, dsn string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), freshSchema(t, dsn))
+	if err != nil {
+		t.Fatalf("Open error: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func TestStore(t *testing.T) {
 	dsn := server(t)
-	storetest.Run(t, func(t *testing.T) sextant.Store {
-		db, err := postgres.Open(context.Background(), freshSchema(t, dsn))
-		if err != nil {
-			t.Fatalf("Open error: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+	storetest.Run(t, func(t *testing.T) sextant.Store { return open(t, dsn) })
+}
+
+func TestTokens(t *testing.T) {
+	dsn := server(t)
+	storetest.RunTokens(t, func(t *testing.T) sextant.TokenStore { return open(t, dsn) })
 }
 
 // TestMigrateTwice checks that migrations are recorded: a second Open of
@@ -123,8 +133,12 @@ func TestMigrateTwice(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("schema_migrations has %d rows after three Opens, want 1", n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migration files (%v)", err)
+	}
+	if n != len(files) {
+		t.Errorf("schema_migrations has %d rows after three Opens, want %d (one per migration)", n, len(files))
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package sqlite is sextant's embedded store: one SQLite file in WAL mode,
-// through modernc.org/sqlite (pure Go, no cgo). It implements sextant.Store.
+// through modernc.org/sqlite (pure Go, no cgo). It implements sextant.Store
+// and sextant.TokenStore.
 //
 // Writes are serialised: one write connection inside the process, and across
 // processes BEGIN IMMEDIATE with a busy timeout. Reads go through a separate

@@ -29,6 +29,10 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestTokens(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) sextant.TokenStore { return open(t).(*sqlite.DB) })
+}
+
 // TestReopen checks that migrations are recorded: opening an existing file
 // applies nothing twice and keeps the data.
 func TestReopen(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of sextant.Store: every
 // implementation (internal/sqlite, internal/postgres) runs Run from its
-// tests and must pass it unchanged.
+// tests and must pass it unchanged, and RunTokens for sextant.TokenStore.
 //
 // It is imported from _test.go files only.
 package storetest
