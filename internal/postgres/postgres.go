@@ -1,6 +1,7 @@
 // Package postgres is sextant's scaled-out store: PostgreSQL through
-// github.com/jackc/pgx/v5 and its pool. It implements sextant.Store and
-// sextant.TokenStore; several sextant replicas may share one database.
+// github.com/jackc/pgx/v5 and its pool. It implements sextant.Store,
+// sextant.TokenStore and sextant.IngestStore; several sextant replicas may
+// share one database.
 //
 // Scans of one artifact are serialised by a transaction-scoped advisory
 // lock on the artifact key, so that concurrent intake of the same artifact

@@ -104,6 +104,11 @@ func TestTokens(t *testing.T) {
 	storetest.RunTokens(t, func(t *testing.T) sextant.TokenStore { return open(t, dsn) })
 }
 
+func TestIngests(t *testing.T) {
+	dsn := server(t)
+	storetest.RunIngests(t, func(t *testing.T) sextant.IngestStore { return open(t, dsn) })
+}
+
 // TestMigrateTwice checks that migrations are recorded: a second Open of
 // the same schema, and two Opens at once, apply nothing twice.
 func TestMigrateTwice(t *testing.T) {

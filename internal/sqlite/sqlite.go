@@ -1,6 +1,6 @@
 // Package sqlite is sextant's embedded store: one SQLite file in WAL mode,
-// through modernc.org/sqlite (pure Go, no cgo). It implements sextant.Store
-// and sextant.TokenStore.
+// through modernc.org/sqlite (pure Go, no cgo). It implements sextant.Store,
+// sextant.TokenStore and sextant.IngestStore.
 //
 // Writes are serialised: one write connection inside the process, and across
 // processes BEGIN IMMEDIATE with a busy timeout. Reads go through a separate

@@ -69,3 +69,7 @@ func TestReopen(t *testing.T) {
 		t.Errorf("after reopening: %+v, want the one finding recorded before", page.Items)
 	}
 }
+
+func TestIngests(t *testing.T) {
+	storetest.RunIngests(t, func(t *testing.T) sextant.IngestStore { return open(t).(*sqlite.DB) })
+}

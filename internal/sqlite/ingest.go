@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
+)
+
+var _ sextant.IngestStore = (*DB)(nil)
+
+const ingestColumns = `id, source, content_type, size, sha256, received_at, status, findings, error, started_at, finished_at`
+
+func scanIngest(row interface{ Scan(...any) error }) (sextant.Ingest, error) {
+	var (
+		ing               sextant.Ingest
+		status            string
+		received          int64
+		started, finished sql.NullInt64
+	)
+	if err := row.Scan(&ing.ID, &ing.Source, &ing.ContentType, &ing.Size, &ing.SHA256, &received, &status,
+		&ing.Findings, &ing.Error, &started, &finished); err != nil {
+		return ing, err
+	}
+	ing.Status, ing.ReceivedAt = sextant.IngestStatus(status), fromMicros(received)
+	ing.StartedAt, ing.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
+	return ing, nil
+}
+
+// CreateIngest implements sextant.IngestStore.
+func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.Reader) (sextant.Ingest, error) {
+	if err := sextant.CheckIngest(ing); err != nil {
+		return sextant.Ingest{}, err
+	}
+	p, err := sqlstore.Compress(payload)
+	if err != nil {
+		return sextant.Ingest{}, err
+	}
+	if ing.ID == "" {
+		ing.ID = sqlstore.NewID("ing_")
+	}
+	if ing.ReceivedAt.IsZero() {
+		ing.ReceivedAt = db.Now()
+	}
+	ing.ReceivedAt = fromMicros(micros(ing.ReceivedAt))
+	ing.Size, ing.SHA256, ing.Status = p.Size, p.SHA256, sextant.IngestQueued
+	ing.Findings, ing.Error, ing.StartedAt, ing.FinishedAt = 0, "", time.Time{}, time.Time{}
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+	}
+	defer tx.Rollback()
+	// DO NOTHING on the ID, so that a duplicate is an ECONFLICT without
+	// matching driver error codes.
+	r, err := tx.ExecContext(ctx, `INSERT INTO ingests (id, source, content_type, size, sha256, received_at, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ing.ID, ing.Source, ing.ContentType, ing.Size, ing.SHA256, micros(ing.ReceivedAt), string(ing.Status))
+	if err != nil {
+		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return sextant.Ingest{}, sextant.Errorf(sextant.ECONFLICT, "ingest %q already exists", ing.ID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_payloads (ingest_id, data) VALUES (?, ?)`, ing.ID, p.Data); err != nil {
+		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+	}
+	return ing, nil
+}
+
+// Ingest implements sextant.IngestStore.
+func (db *DB) Ingest(ctx context.Context, id string) (sextant.Ingest, error) {
+	ing, err := scanIngest(db.r.QueryRowContext(ctx, `SELECT `+ingestColumns+` FROM ingests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sextant.Ingest{}, sextant.Errorf(sextant.ENOTFOUND, "ingest %q not found", id)
+	}
+	if err != nil {
+		return sextant.Ingest{}, fmt.Errorf("get ingest: %w", err)
+	}
+	return ing, nil
+}
+
+// IngestPayload implements sextant.IngestStore.
+func (db *DB) IngestPayload(ctx context.Context, id string) (io.ReadCloser, error) {
+	var (
+		purged sql.NullInt64
+		data   []byte
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT i.purged_at, p.data FROM ingests i
+		LEFT JOIN ingest_payloads p ON p.ingest_id = i.id WHERE i.id = ?`, id).Scan(&purged, &data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, sextant.Errorf(sextant.ENOTFOUND, "ingest %q not found", id)
+	case err != nil:
+		return nil, fmt.Errorf("read ingest payload: %w", err)
+	case purged.Valid:
+		return nil, sqlstore.PurgedError(id, fromMicros(purged.Int64))
+	case data == nil:
+		return nil, fmt.Errorf("read ingest payload: ingest %q has no payload", id)
+	}
+	return sqlstore.Decompress(data)
+}
+
+// ClaimIngest implements sextant.IngestStore. The one write connection
+// serialises claims in the process, and BEGIN IMMEDIATE across processes.
+func (db *DB) ClaimIngest(ctx context.Context, now time.Time) (sextant.Ingest, bool, error) {
+	ing, err := scanIngest(db.w.QueryRowContext(ctx, `UPDATE ingests SET status = ?, started_at = ?
+		WHERE id = (SELECT id FROM ingests WHERE status = ? ORDER BY received_at, id LIMIT 1)
+		RETURNING `+ingestColumns,
+		string(sextant.IngestProcessing), micros(now), string(sextant.IngestQueued)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sextant.Ingest{}, false, nil
+	}
+	if err != nil {
+		return sextant.Ingest{}, false, fmt.Errorf("claim ingest: %w", err)
+	}
+	return ing, true, nil
+}
+
+// FinishIngest implements sextant.IngestStore.
+func (db *DB) FinishIngest(ctx context.Context, id string, findings int, errText string) error {
+	if err := sextant.CheckIngestFinish(id, findings); err != nil {
+		return err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("finish ingest: %w", err)
+	}
+	defer tx.Rollback()
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM ingests WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sextant.Errorf(sextant.ENOTFOUND, "ingest %q not found", id)
+	}
+	if err != nil {
+		return fmt.Errorf("finish ingest: %w", err)
+	}
+	if sextant.IngestStatus(status) != sextant.IngestProcessing {
+		return sextant.Errorf(sextant.ECONFLICT, "finish ingest %q: it is %s, not processing", id, status)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE ingests SET status = ?, findings = ?, error = ?, finished_at = ? WHERE id = ?`,
+		string(sextant.FinishedStatus(errText)), findings, errText, micros(db.Now()), id); err != nil {
+		return fmt.Errorf("finish ingest: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish ingest: %w", err)
+	}
+	return nil
+}
+
+// PurgePayloads implements sextant.IngestStore.
+func (db *DB) PurgePayloads(ctx context.Context, olderThan time.Time) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("purge ingest payloads: %w", err)
+	}
+	defer tx.Rollback()
+	const purgeable = `status IN ('done', 'failed') AND received_at < ? AND purged_at IS NULL`
+	r, err := tx.ExecContext(ctx, `DELETE FROM ingest_payloads WHERE ingest_id IN (SELECT id FROM ingests WHERE `+purgeable+`)`,
+		micros(olderThan))
+	if err != nil {
+		return 0, fmt.Errorf("purge ingest payloads: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge ingest payloads: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE ingests SET purged_at = ? WHERE `+purgeable, micros(db.Now()), micros(olderThan)); err != nil {
+		return 0, fmt.Errorf("purge ingest payloads: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("purge ingest payloads: %w", err)
+	}
+	return int(n), nil
+}
