@@ -106,49 +106,41 @@ func (d *vulnDecoder) decodeVulnerability(v *vulnerability) error {
 // decodePkgIdentifier decodes a PkgIdentifier object, merging into id as
 // the json package merges into a struct.
 func (d *vulnDecoder) decodePkgIdentifier(id *struct{ PURL string }) error {
-	dec := d.dec
-	switch dec.PeekKind() {
-	case 'n':
-		*id = struct{ PURL string }{}
-		_, err := dec.ReadToken()
-		return err
-	case '{':
-	default:
-		return json.UnmarshalDecode(dec, id, decodeOpts)
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadValue()
-		if err != nil {
-			return err
+	return d.decodeObject(id, func() { *id = struct{ PURL string }{} }, func(name string) error {
+		if name == "PURL" {
+			return d.decodeString(&id.PURL)
 		}
-		if string(memberName(name)) == "PURL" {
-			err = d.decodeString(&id.PURL)
-		} else {
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
+		return d.dec.SkipValue()
+	})
 }
 
 // decodeLayer decodes a Layer object, merging into l as the json package
 // merges into a struct.
 func (d *vulnDecoder) decodeLayer(l *layer) error {
+	return d.decodeObject(l, func() { *l = layer{} }, func(name string) error {
+		switch name {
+		case "Digest":
+			return d.decodeString(&l.Digest)
+		case "DiffID":
+			return d.decodeString(&l.DiffID)
+		}
+		return d.dec.SkipValue()
+	})
+}
+
+// decodeObject walks a small nested object member by member with member,
+// which decodes or skips each value. null resets the target (reset); any
+// other shape goes to the reflection decoder, which produces its error.
+func (d *vulnDecoder) decodeObject(target any, reset func(), member func(name string) error) error {
 	dec := d.dec
 	switch dec.PeekKind() {
 	case 'n':
-		*l = layer{}
+		reset()
 		_, err := dec.ReadToken()
 		return err
 	case '{':
 	default:
-		return json.UnmarshalDecode(dec, l, decodeOpts)
+		return json.UnmarshalDecode(dec, target, decodeOpts)
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -158,15 +150,7 @@ func (d *vulnDecoder) decodeLayer(l *layer) error {
 		if err != nil {
 			return err
 		}
-		switch string(memberName(name)) {
-		case "Digest":
-			err = d.decodeString(&l.Digest)
-		case "DiffID":
-			err = d.decodeString(&l.DiffID)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
+		if err := member(string(memberName(name))); err != nil {
 			return err
 		}
 	}
