@@ -106,8 +106,8 @@ func (d *vulnDecoder) decodeVulnerability(v *vulnerability) error {
 // decodePkgIdentifier decodes a PkgIdentifier object, merging into id as
 // the json package merges into a struct.
 func (d *vulnDecoder) decodePkgIdentifier(id *struct{ PURL string }) error {
-	return d.decodeObject(id, func() { *id = struct{ PURL string }{} }, func(name string) error {
-		if name == "PURL" {
+	return d.decodeObject(id, func() { *id = struct{ PURL string }{} }, func(name []byte) error {
+		if string(name) == "PURL" {
 			return d.decodeString(&id.PURL)
 		}
 		return d.dec.SkipValue()
@@ -117,8 +117,8 @@ func (d *vulnDecoder) decodePkgIdentifier(id *struct{ PURL string }) error {
 // decodeLayer decodes a Layer object, merging into l as the json package
 // merges into a struct.
 func (d *vulnDecoder) decodeLayer(l *layer) error {
-	return d.decodeObject(l, func() { *l = layer{} }, func(name string) error {
-		switch name {
+	return d.decodeObject(l, func() { *l = layer{} }, func(name []byte) error {
+		switch string(name) {
 		case "Digest":
 			return d.decodeString(&l.Digest)
 		case "DiffID":
@@ -131,7 +131,9 @@ func (d *vulnDecoder) decodeLayer(l *layer) error {
 // decodeObject walks a small nested object member by member with member,
 // which decodes or skips each value. null resets the target (reset); any
 // other shape goes to the reflection decoder, which produces its error.
-func (d *vulnDecoder) decodeObject(target any, reset func(), member func(name string) error) error {
+// The member name is passed as bytes: converting it to a string before the
+// call would allocate for every member.
+func (d *vulnDecoder) decodeObject(target any, reset func(), member func(name []byte) error) error {
 	dec := d.dec
 	switch dec.PeekKind() {
 	case 'n':
@@ -150,7 +152,7 @@ func (d *vulnDecoder) decodeObject(target any, reset func(), member func(name st
 		if err != nil {
 			return err
 		}
-		if err := member(string(memberName(name))); err != nil {
+		if err := member(memberName(name)); err != nil {
 			return err
 		}
 	}
