@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/k8s"
 	"github.com/sextant-dev/sextant/internal/render"
 	"github.com/sextant-dev/sextant/internal/risk"
@@ -449,7 +450,7 @@ func (m *Main) vulnSummaries(path string) (map[string]k8s.VulnSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := triage.Options{Parsers: parsers(), Weights: risk.DefaultWeights()}
+	opts := triage.Options{Parsers: intake.Parsers(), Weights: risk.DefaultWeights()}
 	if _, err := m.loadIntel(triageFlags{}, &opts, func(string, ...any) {}); err != nil {
 		return nil, err
 	}

@@ -18,29 +18,9 @@ import (
 	"github.com/sextant-dev/sextant/internal/fix"
 	"github.com/sextant-dev/sextant/internal/render"
 	"github.com/sextant-dev/sextant/internal/risk"
-	"github.com/sextant-dev/sextant/internal/source/asff"
-	"github.com/sextant-dev/sextant/internal/source/cyclonedx"
-	"github.com/sextant-dev/sextant/internal/source/gitlab"
-	"github.com/sextant-dev/sextant/internal/source/grype"
-	"github.com/sextant-dev/sextant/internal/source/sarif"
-	"github.com/sextant-dev/sextant/internal/source/trivy"
-	"github.com/sextant-dev/sextant/internal/source/trivyoperator"
+	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
-
-// parsers is the registry of report formats: the format names Sniff returns,
-// mapped to the package that reads each.
-func parsers() map[string]triage.Parser {
-	return map[string]triage.Parser{
-		triage.FormatTrivy:         trivy.Parse,
-		triage.FormatTrivyOperator: trivyoperator.Parse,
-		triage.FormatGrype:         grype.Parse,
-		triage.FormatCycloneDX:     cyclonedx.Parse,
-		triage.FormatSARIF:         sarif.Parse,
-		triage.FormatGitLab:        gitlab.Parse,
-		triage.FormatASFF:          asff.Parse,
-	}
-}
 
 type triageFlags struct {
 	output      string
@@ -164,7 +144,7 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 		return err
 	}
 
-	opts := triage.Options{Parsers: parsers(), Weights: weights}
+	opts := triage.Options{Parsers: intake.Parsers(), Weights: weights}
 	status, err := m.loadIntel(f, &opts, warnf)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-// Package httpapi is sextant's HTTP layer: the one table that turns
+// Package http is sextant's HTTP layer: the one table that turns
 // application error codes into HTTP statuses and JSON error bodies, and the
 // authentication of webhook deliveries from CNAPPs and scanners.
 //
@@ -11,4 +11,4 @@
 //	{"error":{"code":"unauthorized","message":"missing X-Sextant-Signature header"}}
 //
 // with Content-Type application/json. Internal errors never show their text.
-package httpapi
+package http

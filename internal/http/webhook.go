@@ -1,4 +1,4 @@
-package httpapi
+package http
 
 import (
 	"bytes"
@@ -106,7 +106,7 @@ func (c Config) String() string {
 }
 
 // GoString describes c without its secrets, for %#v.
-func (c Config) GoString() string { return "httpapi.Config{" + c.String() + "}" }
+func (c Config) GoString() string { return "http.Config{" + c.String() + "}" }
 
 // Load validates sc, applies the defaults and resolves the secret. Errors are
 // EINVALID and name the source and the field at fault.
