@@ -16,9 +16,9 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/fix"
+	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/render"
 	"github.com/sextant-dev/sextant/internal/risk"
-	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
 
