@@ -13,6 +13,12 @@ type ReportInfo struct {
 	// artifact (a filtered or partial scan). Partial scans never resolve
 	// findings.
 	Complete bool `json:"complete"`
+	// Artifacts are the artifacts the report says it scanned, findings or
+	// not, when the format names them (Trivy and Grype image and
+	// filesystem reports). A complete scan of an artifact that found
+	// nothing resolves what was found in it before only when the artifact
+	// is named here.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
 	// Warnings are report-level oddities (unknown schema version, an
 	// empty report, a section that was skipped and why).
 	Warnings []string `json:"warnings,omitempty"`

@@ -50,6 +50,9 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 		Complete: !p.partial,
 		Warnings: p.warnings,
 	}
+	if err == nil && p.art.Key() != "" {
+		info.Artifacts = []sextant.Artifact{p.art}
+	}
 	return info, err
 }
 

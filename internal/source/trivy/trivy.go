@@ -68,6 +68,9 @@ func Parse(r io.Reader, file string, emit sextant.Emit) (sextant.ReportInfo, err
 		Complete: !p.partial,
 		Warnings: p.reportWarnings(),
 	}
+	if err == nil && (p.top.seenName || p.top.seenMeta) {
+		info.Artifacts = []sextant.Artifact{p.topArtifact()}
+	}
 	if err != nil {
 		if p.emitErr != nil && errors.Is(err, p.emitErr) {
 			return info, p.emitErr
