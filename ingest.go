@@ -2,7 +2,9 @@ package sextant
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,6 +65,11 @@ type Ingest struct {
 	// finished; zero until then.
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Attempts is how many times a worker claimed the ingest.
+	Attempts int `json:"attempts"`
+	// NextAttemptAt is when a queued ingest that failed a transient error
+	// may be claimed again; zero when it may be claimed now.
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
 }
 
 // IngestStore keeps ingests with their raw payloads, compressed, and serves
@@ -87,14 +94,31 @@ type IngestStore interface {
 	// payload was purged, are ENOTFOUND, with a message that says which.
 	IngestPayload(ctx context.Context, id string) (io.ReadCloser, error)
 	// ClaimIngest atomically moves the oldest queued ingest (by ReceivedAt,
-	// then ID) to processing, with StartedAt now, and returns it. Two
-	// callers, in one process or on two replicas, never claim the same
-	// ingest. ok is false when none is queued.
+	// then ID) whose NextAttemptAt is not after now to processing, with
+	// StartedAt now and Attempts one more, and returns it. Two callers, in
+	// one process or on two replicas, never claim the same ingest. ok is
+	// false when none is ready.
 	ClaimIngest(ctx context.Context, now time.Time) (ing Ingest, ok bool, err error)
 	// FinishIngest finishes a processing ingest: done with its number of
 	// findings when errText is empty, failed with errText otherwise. An
 	// unknown ingest is ENOTFOUND; one that is not processing is ECONFLICT.
 	FinishIngest(ctx context.Context, id string, findings int, errText string) error
+	// RetryIngest puts a processing ingest back in the queue after a
+	// transient failure: queued, with Error errText (kept for the API),
+	// StartedAt cleared and NextAttemptAt at. An unknown ingest is
+	// ENOTFOUND; one that is not processing is ECONFLICT.
+	RetryIngest(ctx context.Context, id, errText string, at time.Time) error
+	// RequeueStale puts back in the queue every processing ingest claimed
+	// before startedBefore (its worker died: the lease expired), with
+	// Error saying so, and returns how many. Their Attempts are kept, so
+	// that a payload that kills its worker every time ends up failed.
+	RequeueStale(ctx context.Context, startedBefore time.Time) (int, error)
+	// Ingests returns one page of ingests, newest first (ReceivedAt
+	// descending, then ID descending), of one status or all.
+	Ingests(ctx context.Context, filter IngestFilter) (Page[Ingest], error)
+	// IngestCounts returns how many ingests are in each status (every
+	// status present, zero included).
+	IngestCounts(ctx context.Context) (map[IngestStatus]int, error)
 	// PurgePayloads drops the payloads of the finished (done or failed)
 	// ingests received before olderThan, keeping their rows, and returns
 	// how many it dropped. Queued and processing ingests keep theirs.
@@ -122,6 +146,15 @@ func CheckIngestFinish(id string, findings int) error {
 	return nil
 }
 
+// CheckIngestRetry checks the arguments of IngestStore.RetryIngest: an ID
+// that is not blank. Errors are EINVALID.
+func CheckIngestRetry(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return Errorf(EINVALID, "retry ingest: no ingest ID")
+	}
+	return nil
+}
+
 // FinishedStatus returns the status FinishIngest sets for an error text:
 // done when it is empty, failed otherwise.
 func FinishedStatus(errText string) IngestStatus {
@@ -129,4 +162,79 @@ func FinishedStatus(errText string) IngestStatus {
 		return IngestDone
 	}
 	return IngestFailed
+}
+
+// IngestFilter selects ingests. Zero fields match everything.
+type IngestFilter struct {
+	Status IngestStatus
+	// Limit is the page size (see PageLimit); Cursor is Page.Next of the
+	// previous page.
+	Limit  int
+	Cursor string
+}
+
+// IngestCursor is the position after which a page of ingests sorted newest
+// first (ReceivedAt descending, then ID descending) continues.
+type IngestCursor struct {
+	ReceivedAt time.Time
+	ID         string
+}
+
+// String encodes the cursor as an opaque URL-safe token. ReceivedAt is kept
+// to the microsecond, as the stores keep it.
+func (c IngestCursor) String() string {
+	s := strconv.FormatInt(c.ReceivedAt.UnixMicro(), 10) + "|" + c.ID
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// ParseIngestCursor decodes a token made by IngestCursor.String, or returns
+// an EINVALID error.
+func ParseIngestCursor(token string) (IngestCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return IngestCursor{}, Errorf(EINVALID, "invalid page cursor %q", token)
+	}
+	us, id, ok := strings.Cut(string(b), "|")
+	if !ok || id == "" {
+		return IngestCursor{}, Errorf(EINVALID, "invalid page cursor %q", token)
+	}
+	v, err := strconv.ParseInt(us, 10, 64)
+	if err != nil {
+		return IngestCursor{}, Errorf(EINVALID, "invalid page cursor %q", token)
+	}
+	return IngestCursor{ReceivedAt: time.UnixMicro(v).UTC(), ID: id}, nil
+}
+
+// CheckIngestFilter checks a filter as IngestStore.Ingests requires and
+// returns the page size to use (see PageLimit) and the position the page
+// continues after, nil for the first page. Errors are EINVALID.
+func CheckIngestFilter(filter IngestFilter) (limit int, after *IngestCursor, err error) {
+	limit, err = PageLimit(filter.Limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	if filter.Status != "" && !filter.Status.Valid() {
+		return 0, nil, Errorf(EINVALID, "unknown ingest status %q", filter.Status)
+	}
+	if filter.Cursor != "" {
+		c, err := ParseIngestCursor(filter.Cursor)
+		if err != nil {
+			return 0, nil, err
+		}
+		after = &c
+	}
+	return limit, after, nil
+}
+
+// NewIngestPage makes a page of at most limit ingests from the ingests a
+// store read in page order, asking for limit+1 so as to know whether more
+// follow. When there are more, Next continues after the last ingest kept.
+func NewIngestPage(items []Ingest, limit int) Page[Ingest] {
+	page := Page[Ingest]{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		last := items[limit-1]
+		page.Next = IngestCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}.String()
+	}
+	return page
 }

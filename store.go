@@ -100,6 +100,10 @@ type ScanRecord struct {
 	// Complete is true when the scan covered the whole artifact
 	// (ReportInfo.Complete). Only complete scans resolve findings.
 	Complete bool `json:"complete"`
+	// Owner is the team that owns the artifact (from its context), kept
+	// with its findings for filtering; empty when unknown. Each scan
+	// replaces it.
+	Owner string `json:"owner,omitempty"`
 	// Scores are the findings' scores by finding ID, as computed at intake.
 	// A finding without one keeps its stored score (zero when new).
 	Scores map[string]Score `json:"scores,omitempty"`
@@ -154,6 +158,8 @@ type FindingRecord struct {
 	Status    Status    `json:"status"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Owner is the Owner of the artifact's latest scan.
+	Owner string `json:"owner,omitempty"`
 	// Attributions are sorted by source.
 	Attributions []Attribution `json:"attributions"`
 	// History is oldest first; Store.Findings leaves it nil.
@@ -163,6 +169,10 @@ type FindingRecord struct {
 // FindingFilter selects findings. Zero fields match everything.
 type FindingFilter struct {
 	Status Status
+	// Priority matches findings of this priority; nil matches all.
+	Priority *Priority
+	// Owner matches the Owner of the artifact's latest scan.
+	Owner string
 	// Artifact is an Artifact.Key.
 	Artifact string
 	// Source matches findings with an attribution (live or closed) from
@@ -285,6 +295,9 @@ func CheckFindingFilter(filter FindingFilter) (limit int, after *FindingCursor, 
 	if filter.Status != "" && !filter.Status.Valid() {
 		return 0, nil, Errorf(EINVALID, "unknown finding status %q", filter.Status)
 	}
+	if err := checkPriority(filter.Priority); err != nil {
+		return 0, nil, err
+	}
 	if filter.Cursor != "" {
 		c, err := ParseFindingCursor(filter.Cursor)
 		if err != nil {
@@ -293,6 +306,15 @@ func CheckFindingFilter(filter FindingFilter) (limit int, after *FindingCursor, 
 		after = &c
 	}
 	return limit, after, nil
+}
+
+// checkPriority returns an EINVALID error for a priority filter outside
+// P0..P3, nil for none.
+func checkPriority(p *Priority) error {
+	if p != nil && (*p < P0 || *p > P3) {
+		return Errorf(EINVALID, "unknown priority %d: want P0, P1, P2 or P3", int(*p))
+	}
+	return nil
 }
 
 // NewFindingPage makes a page of at most limit records from the records a

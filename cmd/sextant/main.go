@@ -116,6 +116,10 @@ Start with:
 		Version:       sextantVersion(),
 	}
 	root.AddCommand(m.triageCommand(), m.k8sCommand(), m.intelCommand(), m.versionCommand())
+	root.AddCommand(m.configCommand())
+	root.AddCommand(m.auditCommand())
+	root.AddCommand(m.tokenCommand())
+	root.AddCommand(m.serveCommand(), m.replayCommand())
 	return root
 }
 

@@ -29,6 +29,15 @@ type Appender interface {
 	Append(ctx context.Context, e sextant.AuditEntry) error
 }
 
+// Sequencer is an optional capability of an Appender: AppendNext reads the
+// last entry and stores the entry next builds from it in one atomic step (a
+// transaction that holds the log's lock), so that writers in other
+// processes never race for the same Seq. Log.Append uses it when the store
+// has it.
+type Sequencer interface {
+	AppendNext(ctx context.Context, next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.AuditEntry, error)
+}
+
 // Reader is the storage Verify and ExportJSONL read from.
 type Reader interface {
 	// Entries yields every entry in Seq order (ORDER BY seq), stopping at
@@ -89,13 +98,7 @@ func (l *Log) Append(ctx context.Context, actor, action, subject string, details
 		now = l.Now
 	}
 
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for attempt := 1; ; attempt++ {
-		last, err := l.Store.Last(ctx)
-		if err != nil {
-			return sextant.AuditEntry{}, fmt.Errorf("audit append: read last entry: %w", err)
-		}
+	build := func(last *sextant.AuditEntry) sextant.AuditEntry {
 		e := sextant.AuditEntry{
 			Seq:      1,
 			Time:     now().UTC().Truncate(time.Microsecond),
@@ -110,6 +113,23 @@ func (l *Log) Append(ctx context.Context, actor, action, subject string, details
 			e.PrevHash = last.Hash
 		}
 		e.Hash = e.ComputeHash()
+		return e
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sq, ok := l.Store.(Sequencer); ok {
+		e, err := sq.AppendNext(ctx, build)
+		if err != nil {
+			return sextant.AuditEntry{}, fmt.Errorf("audit append: %w", err)
+		}
+		return e, nil
+	}
+	for attempt := 1; ; attempt++ {
+		last, err := l.Store.Last(ctx)
+		if err != nil {
+			return sextant.AuditEntry{}, fmt.Errorf("audit append: read last entry: %w", err)
+		}
+		e := build(last)
 		err = l.Store.Append(ctx, e)
 		if err == nil {
 			return e, nil

@@ -213,9 +213,19 @@ func SourceFromContext(ctx context.Context) (string, bool) {
 // and SourceFromContext names the source. A Config not made by Load answers
 // 500.
 func Authenticate(source Config, next http.Handler) http.Handler {
+	return AuthenticateFunc(source, next, nil)
+}
+
+// AuthenticateFunc is Authenticate that also calls refused, when not nil,
+// with each refused request and the error it was answered with (so that
+// the refusal can be audited).
+func AuthenticateFunc(source Config, next http.Handler, refused func(*http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := source.verify(w, r)
 		if err != nil {
+			if refused != nil {
+				refused(r, err)
+			}
 			if sextant.ErrorCode(err) == sextant.EUNAUTHORIZED {
 				source.challenge(w)
 			}

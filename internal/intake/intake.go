@@ -3,6 +3,8 @@ package intake
 import (
 	"bufio"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -43,8 +45,10 @@ type Report struct {
 // Read reads one payload (gzip-compressed or not, any format triage.Sniff
 // detects), groups its findings into one scan per artifact and scanner, and
 // scores each finding. name names the payload in errors. scanID prefixes the
-// scans' IDs (scanID/1, scanID/2, … in Scans order), so that reading the
-// same payload twice gives the same IDs and the store records it once. Bad
+// scans' IDs (scanID/1-…, scanID/2-… in Scans order, then a digest of what
+// the scan holds), so that reading the same payload twice gives the same IDs
+// and the store records it once, while a payload read again after a parser
+// fix or new intel gives new IDs where its scans changed. Bad
 // input is an EINVALID error that says where the payload went wrong.
 func Read(name string, r io.Reader, scanID string, opts Options) (Report, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -127,8 +131,7 @@ func Read(name string, r io.Reader, scanID string, opts Options) (Report, error)
 			if f.ID == "" {
 				f.ID = sextant.Fingerprint(f)
 			}
-			v, p := risk.Value(triage.FindingInput(f, ctx, &opts.Triage), weights)
-			scores[f.ID] = sextant.Score{Value: v, Priority: p}
+			scores[f.ID] = risk.Brief(triage.FindingInput(f, ctx, &opts.Triage), weights)
 		}
 		scannedAt := g.src.ScanTime
 		if scannedAt.IsZero() {
@@ -138,7 +141,7 @@ func Read(name string, r io.Reader, scanID string, opts Options) (Report, error)
 		src.File = ""
 		rep.Scans = append(rep.Scans, Scan{
 			Record: sextant.ScanRecord{
-				ID:        fmt.Sprintf("%s/%d", scanID, i+1),
+				ID:        fmt.Sprintf("%s/%d-%s", scanID, i+1, scanDigest(k, info.Complete, scores)),
 				Artifact:  g.art,
 				Source:    src,
 				ScannedAt: scannedAt.UTC().Truncate(time.Microsecond),
@@ -149,4 +152,20 @@ func Read(name string, r io.Reader, scanID string, opts Options) (Report, error)
 		})
 	}
 	return rep, nil
+}
+
+// scanDigest is a short digest of what a scan records: its artifact and
+// scanner, completeness, and every finding with its score.
+func scanDigest(k [2]string, complete bool, scores map[string]sextant.Score) string {
+	ids := make([]string, 0, len(scores))
+	for id := range scores {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%t\x00", k[0], k[1], complete)
+	for _, id := range ids {
+		fmt.Fprintf(h, "%s=%g/%d\x00", id, scores[id].Value, scores[id].Priority)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }

@@ -52,9 +52,9 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "sextant.artifact:"+key); err != nil {
 		return res, fmt.Errorf("record scan: lock artifact: %w", err)
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO scans (id, artifact, source, complete, scanned_at, recorded_at, findings, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		scan.ID, key, src, scan.Complete, at, now, len(fs), record)
+	tag, err := tx.Exec(ctx, `INSERT INTO scans (id, artifact, source, complete, scanned_at, recorded_at, findings, record, owner)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		scan.ID, key, src, scan.Complete, at, now, len(fs), record, scan.Owner)
 	if err != nil {
 		return res, fmt.Errorf("record scan: %w", err)
 	}
@@ -72,10 +72,21 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 		known[id] = true
 	}
 
+	// The artifact's findings carry the owner of its latest scan, which a
+	// late older scan does not replace; this scan's row is already in.
+	var owner string
+	if err := tx.QueryRow(ctx, `SELECT owner FROM scans WHERE artifact = $1
+		ORDER BY scanned_at DESC, recorded_at DESC, id DESC LIMIT 1`, key).Scan(&owner); err != nil {
+		return res, fmt.Errorf("record scan: owner: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE findings SET owner = $1 WHERE artifact = $2 AND owner <> $1`, owner, key); err != nil {
+		return res, fmt.Errorf("record scan: owner: %w", err)
+	}
+
 	const (
 		insertFinding = `INSERT INTO findings
-			(id, artifact, kind, vulnerability, status, score, priority, score_detail, data, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9)`
+			(id, artifact, kind, vulnerability, status, score, priority, score_detail, data, first_seen, last_seen, owner)
+			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9, $10)`
 		updateFinding = `UPDATE findings SET
 			data = CASE WHEN $2 >= last_seen THEN $3::jsonb ELSE data END,
 			score = CASE WHEN $4 THEN $5 ELSE score END,
@@ -105,7 +116,7 @@ func recordScan(ctx context.Context, tx pgx.Tx, scan sextant.ScanRecord, fs []*s
 			batch.Queue(updateFinding, f.ID, at, row.Data, row.Scored, row.Score.Value, int(row.Score.Priority), row.Detail)
 		} else {
 			vuln := sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)
-			batch.Queue(insertFinding, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at)
+			batch.Queue(insertFinding, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at, owner)
 			batch.Queue(history, f.ID, "", string(sextant.StatusOpen), sqlstore.ReasonFirstSeen(src, scan.ID), sextant.SystemActor, scan.ID, now)
 			known[f.ID] = true
 			res.New++
@@ -177,23 +188,23 @@ func updateIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]str
 	return ids, nil
 }
 
-const findingColumns = `id, status, score, score_detail, data, first_seen, last_seen`
+const findingColumns = `id, status, score, score_detail, data, first_seen, last_seen, owner`
 
 func scanFinding(row pgx.Row) (sextant.FindingRecord, float64, error) {
 	var (
-		id, status   string
-		score        float64
-		detail, data []byte
-		first, last  time.Time
+		id, status, owner string
+		score             float64
+		detail, data      []byte
+		first, last       time.Time
 	)
-	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last); err != nil {
+	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last, &owner); err != nil {
 		return sextant.FindingRecord{}, 0, err
 	}
 	rec, err := sqlstore.Record(id, status, detail, data)
 	if err != nil {
 		return rec, 0, err
 	}
-	rec.FirstSeen, rec.LastSeen = first.UTC(), last.UTC()
+	rec.FirstSeen, rec.LastSeen, rec.Owner = first.UTC(), last.UTC(), owner
 	return rec, score, nil
 }
 
@@ -282,6 +293,12 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 	}
 	if filter.Status != "" {
 		where = append(where, "status = "+arg(string(filter.Status)))
+	}
+	if filter.Priority != nil {
+		where = append(where, "priority = "+arg(int(*filter.Priority)))
+	}
+	if filter.Owner != "" {
+		where = append(where, "owner = "+arg(filter.Owner))
 	}
 	if filter.Artifact != "" {
 		where = append(where, "artifact = "+arg(filter.Artifact))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,20 +17,21 @@ import (
 
 var _ sextant.IngestStore = (*DB)(nil)
 
-const ingestColumns = `id, source, content_type, size, sha256, received_at, status, findings, error, started_at, finished_at`
+const ingestColumns = `id, source, content_type, size, sha256, received_at, status, findings, error, started_at, finished_at,
+	attempts, next_attempt_at`
 
 func scanIngest(row pgx.Row) (sextant.Ingest, error) {
 	var (
-		ing               sextant.Ingest
-		status            string
-		started, finished *time.Time
+		ing                     sextant.Ingest
+		status                  string
+		started, finished, next *time.Time
 	)
 	if err := row.Scan(&ing.ID, &ing.Source, &ing.ContentType, &ing.Size, &ing.SHA256, &ing.ReceivedAt, &status,
-		&ing.Findings, &ing.Error, &started, &finished); err != nil {
+		&ing.Findings, &ing.Error, &started, &finished, &ing.Attempts, &next); err != nil {
 		return ing, err
 	}
 	ing.Status, ing.ReceivedAt = sextant.IngestStatus(status), ing.ReceivedAt.UTC()
-	ing.StartedAt, ing.FinishedAt = fromNull(started), fromNull(finished)
+	ing.StartedAt, ing.FinishedAt, ing.NextAttemptAt = fromNull(started), fromNull(finished), fromNull(next)
 	return ing, nil
 }
 
@@ -50,6 +53,7 @@ func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.R
 	ing.ReceivedAt = ts(ing.ReceivedAt)
 	ing.Size, ing.SHA256, ing.Status = p.Size, p.SHA256, sextant.IngestQueued
 	ing.Findings, ing.Error, ing.StartedAt, ing.FinishedAt = 0, "", time.Time{}, time.Time{}
+	ing.Attempts, ing.NextAttemptAt = 0, time.Time{}
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// DO NOTHING on the ID, so that a duplicate is an ECONFLICT
 		// without matching driver error codes.
@@ -110,10 +114,12 @@ func (db *DB) IngestPayload(ctx context.Context, id string) (io.ReadCloser, erro
 // claimers, on any replica, each take a different ingest instead of
 // waiting for, then colliding on, the same one.
 func (db *DB) ClaimIngest(ctx context.Context, now time.Time) (sextant.Ingest, bool, error) {
-	ing, err := scanIngest(db.pool.QueryRow(ctx, `UPDATE ingests SET status = $1, started_at = $2
-		WHERE id = (SELECT id FROM ingests WHERE status = $3 ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+ingestColumns,
-		string(sextant.IngestProcessing), ts(now), string(sextant.IngestQueued)))
+	ing, err := scanIngest(db.pool.QueryRow(ctx, `UPDATE ingests
+		SET status = 'processing', started_at = $1, attempts = attempts + 1, next_attempt_at = NULL
+		WHERE id = (SELECT id FROM ingests
+			WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+			ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING `+ingestColumns, ts(now)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sextant.Ingest{}, false, nil
 	}
@@ -128,6 +134,24 @@ func (db *DB) FinishIngest(ctx context.Context, id string, findings int, errText
 	if err := sextant.CheckIngestFinish(id, findings); err != nil {
 		return err
 	}
+	return db.updateProcessing(ctx, "finish ingest", id, `UPDATE ingests SET status = $1, findings = $2, error = $3, finished_at = $4 WHERE id = $5`,
+		string(sextant.FinishedStatus(errText)), findings, errText, ts(db.Now()), id)
+}
+
+// RetryIngest implements sextant.IngestStore.
+func (db *DB) RetryIngest(ctx context.Context, id, errText string, at time.Time) error {
+	if err := sextant.CheckIngestRetry(id); err != nil {
+		return err
+	}
+	return db.updateProcessing(ctx, "retry ingest", id, `UPDATE ingests
+		SET status = 'queued', error = $1, started_at = NULL, next_attempt_at = $2 WHERE id = $3`,
+		errText, null(at), id)
+}
+
+// updateProcessing runs update, with args, on the processing ingest id in
+// one transaction, the row locked: an unknown ingest is ENOTFOUND, one that
+// is not processing ECONFLICT. op names the operation in errors.
+func (db *DB) updateProcessing(ctx context.Context, op, id, update string, args ...any) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, `SELECT status FROM ingests WHERE id = $1 FOR UPDATE`, id).Scan(&status)
@@ -135,17 +159,83 @@ func (db *DB) FinishIngest(ctx context.Context, id string, findings int, errText
 			return sextant.Errorf(sextant.ENOTFOUND, "ingest %q not found", id)
 		}
 		if err != nil {
-			return fmt.Errorf("finish ingest: %w", err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		if sextant.IngestStatus(status) != sextant.IngestProcessing {
-			return sextant.Errorf(sextant.ECONFLICT, "finish ingest %q: it is %s, not processing", id, status)
+			return sextant.Errorf(sextant.ECONFLICT, "%s %q: it is %s, not processing", op, id, status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE ingests SET status = $1, findings = $2, error = $3, finished_at = $4 WHERE id = $5`,
-			string(sextant.FinishedStatus(errText)), findings, errText, ts(db.Now()), id); err != nil {
-			return fmt.Errorf("finish ingest: %w", err)
+		if _, err := tx.Exec(ctx, update, args...); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		return nil
 	})
+}
+
+// RequeueStale implements sextant.IngestStore.
+func (db *DB) RequeueStale(ctx context.Context, startedBefore time.Time) (int, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE ingests
+		SET status = 'queued', error = $1, started_at = NULL, next_attempt_at = NULL
+		WHERE status = 'processing' AND started_at < $2`,
+		sqlstore.StaleText(startedBefore), ts(startedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("requeue stale ingests: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Ingests implements sextant.IngestStore.
+func (db *DB) Ingests(ctx context.Context, filter sextant.IngestFilter) (sextant.Page[sextant.Ingest], error) {
+	var page sextant.Page[sextant.Ingest]
+	limit, after, err := sextant.CheckIngestFilter(filter)
+	if err != nil {
+		return page, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if filter.Status != "" {
+		where = append(where, "status = "+arg(string(filter.Status)))
+	}
+	if after != nil {
+		r, id := arg(ts(after.ReceivedAt)), arg(after.ID)
+		where = append(where, "(received_at < "+r+" OR (received_at = "+r+" AND id < "+id+"))")
+	}
+	q := `SELECT ` + ingestColumns + ` FROM ingests`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY received_at DESC, id DESC LIMIT ` + arg(limit+1)
+	rows, _ := db.pool.Query(ctx, q, args...)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sextant.Ingest, error) { return scanIngest(row) })
+	if err != nil {
+		return page, fmt.Errorf("list ingests: %w", err)
+	}
+	return sextant.NewIngestPage(items, limit), nil
+}
+
+// IngestCounts implements sextant.IngestStore.
+func (db *DB) IngestCounts(ctx context.Context) (map[sextant.IngestStatus]int, error) {
+	out := map[sextant.IngestStatus]int{
+		sextant.IngestQueued: 0, sextant.IngestProcessing: 0, sextant.IngestDone: 0, sextant.IngestFailed: 0,
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT status, count(*) FROM ingests GROUP BY status`)
+	var (
+		status string
+		n      int
+	)
+	_, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[sextant.IngestStatus(status)] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count ingests: %w", err)
+	}
+	return out, nil
 }
 
 // PurgePayloads implements sextant.IngestStore.

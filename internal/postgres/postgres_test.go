@@ -155,3 +155,37 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Errorf("Open of a closed port error = %v (code %q), want %q", err, sextant.ErrorCode(err), sextant.EUNAVAILABLE)
 	}
 }
+
+func TestAudit(t *testing.T) {
+	dsn := server(t)
+	storetest.RunAudit(t, func(t *testing.T) storetest.AuditDB {
+		schema := freshSchema(t, dsn)
+		openSchema := func(t *testing.T) storetest.AuditStore {
+			db, err := postgres.Open(context.Background(), schema)
+			if err != nil {
+				t.Fatalf("Open error: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		return storetest.AuditDB{
+			Store: openSchema(t),
+			Open:  openSchema,
+			Exec: func(t *testing.T, statements ...string) error {
+				ctx := context.Background()
+				conn, err := pgx.Connect(ctx, schema)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close(ctx)
+				for _, s := range statements {
+					if _, err := conn.Exec(ctx, s); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Unguard: []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`},
+		}
+	})
+}

@@ -51,9 +51,9 @@ func (db *DB) RecordScan(ctx context.Context, scan sextant.ScanRecord, findings 
 func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*sextant.Finding,
 	at, now int64, key, src, record string) (sextant.ScanResult, error) {
 	res := sextant.ScanResult{ScanID: scan.ID, Findings: len(fs)}
-	r, err := tx.ExecContext(ctx, `INSERT INTO scans (id, artifact, source, complete, scanned_at, recorded_at, findings, record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		scan.ID, key, src, scan.Complete, at, now, len(fs), record)
+	r, err := tx.ExecContext(ctx, `INSERT INTO scans (id, artifact, source, complete, scanned_at, recorded_at, findings, record, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		scan.ID, key, src, scan.Complete, at, now, len(fs), record, scan.Owner)
 	if err != nil {
 		return res, fmt.Errorf("record scan: %w", err)
 	}
@@ -79,9 +79,20 @@ func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*
 		return res, fmt.Errorf("record scan: %w", err)
 	}
 
+	// The artifact's findings carry the owner of its latest scan, which a
+	// late older scan does not replace; this scan's row is already in.
+	var owner string
+	if err := tx.QueryRowContext(ctx, `SELECT owner FROM scans WHERE artifact = ?
+		ORDER BY scanned_at DESC, recorded_at DESC, id DESC LIMIT 1`, key).Scan(&owner); err != nil {
+		return res, fmt.Errorf("record scan: owner: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET owner = ?1 WHERE artifact = ?2 AND owner <> ?1`, owner, key); err != nil {
+		return res, fmt.Errorf("record scan: owner: %w", err)
+	}
+
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO findings
-		(id, artifact, kind, vulnerability, status, score, priority, score_detail, data, first_seen, last_seen)
-		VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9)`)
+		(id, artifact, kind, vulnerability, status, score, priority, score_detail, data, first_seen, last_seen, owner)
+		VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9, ?10)`)
 	if err != nil {
 		return res, fmt.Errorf("record scan: %w", err)
 	}
@@ -128,7 +139,7 @@ func recordScan(ctx context.Context, tx *sql.Tx, scan sextant.ScanRecord, fs []*
 			}
 		} else {
 			vuln := sextant.CanonicalVulnerabilityID(f.VulnerabilityID, f.Aliases)
-			if _, err := insert.ExecContext(ctx, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at); err != nil {
+			if _, err := insert.ExecContext(ctx, f.ID, key, string(f.Kind), vuln, row.Score.Value, int(row.Score.Priority), row.Detail, row.Data, at, owner); err != nil {
 				return res, fmt.Errorf("record scan: insert finding %s: %w", f.ID, err)
 			}
 			reason := sqlstore.ReasonFirstSeen(src, scan.ID)
@@ -199,16 +210,16 @@ func updateIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]st
 	return ids, rows.Err()
 }
 
-const findingColumns = `id, status, score, score_detail, data, first_seen, last_seen`
+const findingColumns = `id, status, score, score_detail, data, first_seen, last_seen, owner`
 
 func scanFinding(row interface{ Scan(...any) error }) (sextant.FindingRecord, float64, error) {
 	var (
-		id, status   string
-		score        float64
-		detail, data string
-		first, last  int64
+		id, status, owner string
+		score             float64
+		detail, data      string
+		first, last       int64
 	)
-	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last); err != nil {
+	if err := row.Scan(&id, &status, &score, &detail, &data, &first, &last, &owner); err != nil {
 		return sextant.FindingRecord{}, 0, err
 	}
 	rec, err := sqlstore.Record(id, status, []byte(detail), []byte(data))
@@ -217,6 +228,7 @@ func scanFinding(row interface{ Scan(...any) error }) (sextant.FindingRecord, fl
 	}
 	rec.FirstSeen = fromMicros(first)
 	rec.LastSeen = fromMicros(last)
+	rec.Owner = owner
 	return rec, score, nil
 }
 
@@ -320,6 +332,12 @@ func (db *DB) Findings(ctx context.Context, filter sextant.FindingFilter) (sexta
 	)
 	if filter.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(filter.Status))
+	}
+	if filter.Priority != nil {
+		where, args = append(where, "priority = ?"), append(args, int(*filter.Priority))
+	}
+	if filter.Owner != "" {
+		where, args = append(where, "owner = ?"), append(args, filter.Owner)
 	}
 	if filter.Artifact != "" {
 		where, args = append(where, "artifact = ?"), append(args, filter.Artifact)

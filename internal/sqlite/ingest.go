@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/sextant-dev/sextant"
@@ -14,21 +15,23 @@ import (
 
 var _ sextant.IngestStore = (*DB)(nil)
 
-const ingestColumns = `id, source, content_type, size, sha256, received_at, status, findings, error, started_at, finished_at`
+const ingestColumns = `id, source, content_type, size, sha256, received_at, status, findings, error, started_at, finished_at,
+	attempts, next_attempt_at`
 
 func scanIngest(row interface{ Scan(...any) error }) (sextant.Ingest, error) {
 	var (
-		ing               sextant.Ingest
-		status            string
-		received          int64
-		started, finished sql.NullInt64
+		ing                     sextant.Ingest
+		status                  string
+		received                int64
+		started, finished, next sql.NullInt64
 	)
 	if err := row.Scan(&ing.ID, &ing.Source, &ing.ContentType, &ing.Size, &ing.SHA256, &received, &status,
-		&ing.Findings, &ing.Error, &started, &finished); err != nil {
+		&ing.Findings, &ing.Error, &started, &finished, &ing.Attempts, &next); err != nil {
 		return ing, err
 	}
 	ing.Status, ing.ReceivedAt = sextant.IngestStatus(status), fromMicros(received)
 	ing.StartedAt, ing.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
+	ing.NextAttemptAt = fromNullMicros(next)
 	return ing, nil
 }
 
@@ -50,6 +53,7 @@ func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.R
 	ing.ReceivedAt = fromMicros(micros(ing.ReceivedAt))
 	ing.Size, ing.SHA256, ing.Status = p.Size, p.SHA256, sextant.IngestQueued
 	ing.Findings, ing.Error, ing.StartedAt, ing.FinishedAt = 0, "", time.Time{}, time.Time{}
+	ing.Attempts, ing.NextAttemptAt = 0, time.Time{}
 
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -110,12 +114,15 @@ func (db *DB) IngestPayload(ctx context.Context, id string) (io.ReadCloser, erro
 }
 
 // ClaimIngest implements sextant.IngestStore. The one write connection
-// serialises claims in the process, and BEGIN IMMEDIATE across processes.
+// serialises claims in the process, and the write lock that the UPDATE
+// takes before it reads serialises them across processes.
 func (db *DB) ClaimIngest(ctx context.Context, now time.Time) (sextant.Ingest, bool, error) {
-	ing, err := scanIngest(db.w.QueryRowContext(ctx, `UPDATE ingests SET status = ?, started_at = ?
-		WHERE id = (SELECT id FROM ingests WHERE status = ? ORDER BY received_at, id LIMIT 1)
-		RETURNING `+ingestColumns,
-		string(sextant.IngestProcessing), micros(now), string(sextant.IngestQueued)))
+	ing, err := scanIngest(db.w.QueryRowContext(ctx, `UPDATE ingests
+		SET status = 'processing', started_at = ?1, attempts = attempts + 1, next_attempt_at = NULL
+		WHERE id = (SELECT id FROM ingests
+			WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+			ORDER BY received_at, id LIMIT 1)
+		RETURNING `+ingestColumns, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sextant.Ingest{}, false, nil
 	}
@@ -130,9 +137,27 @@ func (db *DB) FinishIngest(ctx context.Context, id string, findings int, errText
 	if err := sextant.CheckIngestFinish(id, findings); err != nil {
 		return err
 	}
+	return db.updateProcessing(ctx, "finish ingest", id, `UPDATE ingests SET status = ?, findings = ?, error = ?, finished_at = ? WHERE id = ?`,
+		string(sextant.FinishedStatus(errText)), findings, errText, micros(db.Now()), id)
+}
+
+// RetryIngest implements sextant.IngestStore.
+func (db *DB) RetryIngest(ctx context.Context, id, errText string, at time.Time) error {
+	if err := sextant.CheckIngestRetry(id); err != nil {
+		return err
+	}
+	return db.updateProcessing(ctx, "retry ingest", id, `UPDATE ingests
+		SET status = 'queued', error = ?, started_at = NULL, next_attempt_at = ? WHERE id = ?`,
+		errText, nullMicros(at), id)
+}
+
+// updateProcessing runs update, with args, on the processing ingest id in
+// one transaction: an unknown ingest is ENOTFOUND, one that is not
+// processing ECONFLICT. op names the operation in errors.
+func (db *DB) updateProcessing(ctx context.Context, op, id, update string, args ...any) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("finish ingest: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer tx.Rollback()
 	var status string
@@ -141,19 +166,103 @@ func (db *DB) FinishIngest(ctx context.Context, id string, findings int, errText
 		return sextant.Errorf(sextant.ENOTFOUND, "ingest %q not found", id)
 	}
 	if err != nil {
-		return fmt.Errorf("finish ingest: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if sextant.IngestStatus(status) != sextant.IngestProcessing {
-		return sextant.Errorf(sextant.ECONFLICT, "finish ingest %q: it is %s, not processing", id, status)
+		return sextant.Errorf(sextant.ECONFLICT, "%s %q: it is %s, not processing", op, id, status)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE ingests SET status = ?, findings = ?, error = ?, finished_at = ? WHERE id = ?`,
-		string(sextant.FinishedStatus(errText)), findings, errText, micros(db.Now()), id); err != nil {
-		return fmt.Errorf("finish ingest: %w", err)
+	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("finish ingest: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// RequeueStale implements sextant.IngestStore.
+func (db *DB) RequeueStale(ctx context.Context, startedBefore time.Time) (int, error) {
+	r, err := db.w.ExecContext(ctx, `UPDATE ingests
+		SET status = 'queued', error = ?, started_at = NULL, next_attempt_at = NULL
+		WHERE status = 'processing' AND started_at < ?`,
+		sqlstore.StaleText(startedBefore), micros(startedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("requeue stale ingests: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("requeue stale ingests: %w", err)
+	}
+	return int(n), nil
+}
+
+// Ingests implements sextant.IngestStore.
+func (db *DB) Ingests(ctx context.Context, filter sextant.IngestFilter) (sextant.Page[sextant.Ingest], error) {
+	var page sextant.Page[sextant.Ingest]
+	limit, after, err := sextant.CheckIngestFilter(filter)
+	if err != nil {
+		return page, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if filter.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(filter.Status))
+	}
+	if after != nil {
+		us := micros(after.ReceivedAt)
+		where, args = append(where, "(received_at < ? OR (received_at = ? AND id < ?))"), append(args, us, us, after.ID)
+	}
+	q := `SELECT ` + ingestColumns + ` FROM ingests`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY received_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, fmt.Errorf("list ingests: %w", err)
+	}
+	defer rows.Close()
+	var items []sextant.Ingest
+	for rows.Next() {
+		ing, err := scanIngest(rows)
+		if err != nil {
+			return page, fmt.Errorf("list ingests: %w", err)
+		}
+		items = append(items, ing)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("list ingests: %w", err)
+	}
+	return sextant.NewIngestPage(items, limit), nil
+}
+
+// IngestCounts implements sextant.IngestStore.
+func (db *DB) IngestCounts(ctx context.Context) (map[sextant.IngestStatus]int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT status, count(*) FROM ingests GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count ingests: %w", err)
+	}
+	defer rows.Close()
+	out := map[sextant.IngestStatus]int{
+		sextant.IngestQueued: 0, sextant.IngestProcessing: 0, sextant.IngestDone: 0, sextant.IngestFailed: 0,
+	}
+	for rows.Next() {
+		var (
+			status string
+			n      int
+		)
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, fmt.Errorf("count ingests: %w", err)
+		}
+		out[sextant.IngestStatus(status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count ingests: %w", err)
+	}
+	return out, nil
 }
 
 // PurgePayloads implements sextant.IngestStore.

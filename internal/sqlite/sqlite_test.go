@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,4 +73,36 @@ func TestReopen(t *testing.T) {
 
 func TestIngests(t *testing.T) {
 	storetest.RunIngests(t, func(t *testing.T) sextant.IngestStore { return open(t).(*sqlite.DB) })
+}
+
+func TestAudit(t *testing.T) {
+	storetest.RunAudit(t, func(t *testing.T) storetest.AuditDB {
+		path := filepath.Join(t.TempDir(), "sextant.db")
+		openPath := func(t *testing.T) storetest.AuditStore {
+			db, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatalf("Open error: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		return storetest.AuditDB{
+			Store: openPath(t),
+			Open:  openPath,
+			Exec: func(t *testing.T, statements ...string) error {
+				conn, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				for _, s := range statements {
+					if _, err := conn.Exec(s); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Unguard: []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`},
+		}
+	})
 }

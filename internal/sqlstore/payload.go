@@ -54,3 +54,9 @@ func Decompress(data []byte) (io.ReadCloser, error) {
 func PurgedError(id string, purgedAt time.Time) error {
 	return sextant.Errorf(sextant.ENOTFOUND, "the payload of ingest %q was purged at %s (retention)", id, purgedAt.UTC().Format(time.RFC3339))
 }
+
+// StaleText is the Error of the ingests IngestStore.RequeueStale puts back in
+// the queue: claimed before startedBefore and never finished.
+func StaleText(startedBefore time.Time) string {
+	return fmt.Sprintf("requeued: claimed before %s and not finished (the worker's lease expired)", startedBefore.UTC().Format(time.RFC3339))
+}

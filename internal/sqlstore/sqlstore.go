@@ -1,8 +1,9 @@
 // Package sqlstore holds what sextant's two SQL stores, internal/sqlite and
 // internal/postgres, do alike without SQL: the JSON kept in a finding's data
-// and score_detail columns and in a scan's record, the wording of automatic
-// status changes, row IDs, ingest payload compression, and the list of
-// embedded migrations. Whatever depends on the SQL dialect stays in the stores.
+// and score_detail columns, in a scan's record and in an action's data, the
+// wording of automatic status changes and requeued ingests, row IDs, ingest
+// payload compression, and the list of embedded migrations. Whatever depends
+// on the SQL dialect stays in the stores.
 package sqlstore
 
 import (

@@ -94,3 +94,46 @@ func TestMigrations(t *testing.T) {
 		t.Errorf("Migrations (-want +got):\n%s", diff)
 	}
 }
+
+func TestActionRoundTrip(t *testing.T) {
+	a := sextant.Action{
+		ID: "act_1", Priority: sextant.P1, Score: 61.25, Title: "Upgrade openssl", Artifact: "img",
+		Kind: sextant.ActionUpgradePackage, Package: "deb/openssl", Commands: []string{"apt-get install openssl"},
+		FindingIDs: []string{"f1"}, RiskRemoved: 61.25,
+		Factors: []sextant.Factor{{Name: "kev", Value: true, Weight: 30, Contribution: 30}},
+	}
+	data, err := EncodeAction(a)
+	if err != nil {
+		t.Fatalf("EncodeAction: %v", err)
+	}
+	got, err := DecodeAction("act_1", []byte(data))
+	if err != nil {
+		t.Fatalf("DecodeAction: %v", err)
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("DecodeAction(EncodeAction(a)) (-want +got):\n%s", diff)
+	}
+	if _, err := DecodeAction("act_1", []byte("{")); err == nil {
+		t.Errorf("DecodeAction of truncated JSON: no error")
+	}
+}
+
+func TestSameJSON(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{`{"a":1,"b":[true,"x"]}`, `{"a":1,"b":[true,"x"]}`, true},
+		{`{"a":1,"b":[true,"x"]}`, `{"b": [true, "x"], "a": 1.0}`, true},
+		{`{"a":1}`, `{"a":2}`, false},
+		{`{"a":1}`, `{"a":1,"b":null}`, false},
+		{`[1,2]`, `[2,1]`, false},
+		{`{`, `{`, true},
+		{`{`, `{}`, false},
+	}
+	for _, tt := range tests {
+		if got := SameJSON([]byte(tt.a), []byte(tt.b)); got != tt.want {
+			t.Errorf("SameJSON(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite of sextant.Store: every
 // implementation (internal/sqlite, internal/postgres) runs Run from its
-// tests and must pass it unchanged, and RunTokens for sextant.TokenStore.
+// tests and must pass it unchanged, RunTokens for sextant.TokenStore,
+// RunIngests and RunIngestReplicas for sextant.IngestStore, and RunActions
+// for sextant.ActionStore.
 //
 // It is imported from _test.go files only.
 package storetest
@@ -42,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) sextant.Store) {
 		{"SetStatus", testSetStatus},
 		{"Pagination", testPagination},
 		{"Filters", testFilters},
+		{"Owner", testOwner},
 		{"Concurrent", testConcurrent},
 	}
 	for _, tt := range tests {
@@ -613,8 +616,12 @@ func testFilters(t *testing.T, s sextant.Store) {
 	b := []*sextant.Finding{finding(other, "grype", "GHSA-aaaa-bbbb-cccc", "redis", "7.0")}
 	b[0].Aliases = []string{"CVE-2026-1001"}
 	b[0].ID = sextant.Fingerprint(b[0])
-	record(t, s, scan("s1", "trivy", image, at(0), true), a)
+	s1 := scan("s1", "trivy", image, at(0), true)
+	// a[2] and b[0] have no score: P3.
+	s1.Scores = map[string]sextant.Score{a[0].ID: {Value: 95, Priority: sextant.P0}, a[1].ID: {Value: 70, Priority: sextant.P1}}
+	record(t, s, s1, a)
 	record(t, s, scan("s2", "grype", other, at(0), true), b)
+	priority := func(p sextant.Priority) *sextant.Priority { return &p }
 	if err := s.SetStatus(ctx, a[0].ID, sextant.StatusSuppressed, "r", "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -630,6 +637,11 @@ func testFilters(t *testing.T, s sextant.Store) {
 		{"status", sextant.FindingFilter{Status: sextant.StatusSuppressed}, []string{a[0].ID}},
 		{"vulnerability", sextant.FindingFilter{Vulnerability: "cve-2026-1001"}, sorted(a[1].ID, b[0].ID)},
 		{"combined", sextant.FindingFilter{Vulnerability: "CVE-2026-1001", Source: "grype"}, []string{b[0].ID}},
+		{"P0", sextant.FindingFilter{Priority: priority(sextant.P0)}, []string{a[0].ID}},
+		{"P1", sextant.FindingFilter{Priority: priority(sextant.P1)}, []string{a[1].ID}},
+		{"P2", sextant.FindingFilter{Priority: priority(sextant.P2)}, nil},
+		{"P3", sextant.FindingFilter{Priority: priority(sextant.P3)}, sorted(a[2].ID, b[0].ID)},
+		{"P3 of an artifact", sextant.FindingFilter{Priority: priority(sextant.P3), Artifact: image.Key()}, []string{a[2].ID}},
 		{"none", sextant.FindingFilter{Source: "wiz"}, nil},
 	} {
 		got := ids(all(t, s, tc.filter))
@@ -644,6 +656,73 @@ func testFilters(t *testing.T, s sextant.Store) {
 	}
 	if len(page.Items) != 1 || len(page.Items[0].Attributions) != 1 || page.Items[0].History != nil {
 		t.Errorf("Findings item = %+v, want attributions and no history", page.Items)
+	}
+	for _, p := range []sextant.Priority{-1, 4} {
+		_, err := s.Findings(ctx, sextant.FindingFilter{Priority: &p})
+		wantCode(t, fmt.Sprintf("Findings with priority %d", int(p)), err, sextant.EINVALID)
+	}
+}
+
+// testOwner checks that the findings of an artifact carry the owner of its
+// latest scan, whichever findings that scan reported.
+func testOwner(t *testing.T, s sextant.Store) {
+	other := sextant.Artifact{Name: "redis:7", Repository: "redis", Tags: []string{"7"}}
+	owned := func(sc sextant.ScanRecord, owner string) sextant.ScanRecord {
+		sc.Owner = owner
+		return sc
+	}
+	fs := findings(image, "trivy", 3)
+	record(t, s, owned(scan("s1", "trivy", image, at(0), true), "team-a"), fs)
+	record(t, s, owned(scan("o1", "trivy", other, at(0), true), "team-x"), findings(other, "trivy", 1))
+	owners := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, r := range all(t, s, sextant.FindingFilter{}) {
+			out[r.Finding.ID] = r.Owner
+			if got := get(t, s, r.Finding.ID).Owner; got != r.Owner {
+				t.Errorf("Finding(%s).Owner = %q, Findings says %q", r.Finding.ID, got, r.Owner)
+			}
+		}
+		return out
+	}
+	want := func(imageOwner string, extra ...*sextant.Finding) map[string]string {
+		m := map[string]string{findings(other, "trivy", 1)[0].ID: "team-x"}
+		for _, f := range append(slices.Clone(fs), extra...) {
+			m[f.ID] = imageOwner
+		}
+		return m
+	}
+	if diff := cmp.Diff(want("team-a"), owners()); diff != "" {
+		t.Errorf("owners after the first scans (-want +got):\n%s", diff)
+	}
+
+	// A newer partial scan that reports one finding gives its owner to all.
+	record(t, s, owned(scan("s2", "trivy", image, at(10), false), "team-b"), fs[:1])
+	if diff := cmp.Diff(want("team-b"), owners()); diff != "" {
+		t.Errorf("owners after a newer scan of one finding by another team (-want +got):\n%s", diff)
+	}
+
+	// An older scan arriving late changes no owner, and a finding it is
+	// first to report gets the owner of the latest scan.
+	late := finding(image, "grype", "CVE-2026-9", "curl", "8.0")
+	record(t, s, owned(scan("g0", "grype", image, at(5), false), "team-old"), []*sextant.Finding{late})
+	if diff := cmp.Diff(want("team-b", late), owners()); diff != "" {
+		t.Errorf("owners after a late older scan (-want +got):\n%s", diff)
+	}
+
+	for _, tc := range []struct {
+		owner string
+		want  int
+	}{{"team-b", 4}, {"team-x", 1}, {"team-a", 0}, {"team-old", 0}} {
+		got := all(t, s, sextant.FindingFilter{Owner: tc.owner})
+		if len(got) != tc.want {
+			t.Errorf("Findings(owner %q) = %d findings, want %d", tc.owner, len(got), tc.want)
+		}
+		for _, r := range got {
+			if r.Owner != tc.owner {
+				t.Errorf("Findings(owner %q) returned %s of owner %q", tc.owner, r.Finding.ID, r.Owner)
+			}
+		}
 	}
 }
 
