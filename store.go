@@ -45,6 +45,10 @@ type Store interface {
 	// highest score first (ties by ID), with their attributions but without
 	// their history.
 	Findings(ctx context.Context, filter FindingFilter) (Page[FindingRecord], error)
+	// UpdateScores replaces the stored scores of findings by ID (after new
+	// threat intelligence or new context) and returns the IDs whose value or
+	// priority changed, sorted. IDs the store does not know are ignored.
+	UpdateScores(ctx context.Context, scores map[string]Score) ([]string, error)
 	// SetStatus changes the status of a finding and records who did it and
 	// why. reason and actor are required. Setting the status a finding
 	// already has changes nothing and records nothing.

@@ -211,6 +211,13 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 		defer wg.Done()
 		_ = svc.RunWorkers(workCtx, cfg.Server.Workers)
 	}()
+	// The intel and context may have changed since the findings were
+	// scored: score them again, beside the intake.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rescore(workCtx, svc, log)
+	}()
 	if d := cfg.Retention.Payloads.Duration; d > 0 {
 		wg.Add(1)
 		go func() {
@@ -302,6 +309,19 @@ func (m *Main) intelLoop(ctx context.Context, svc *service.Service, cfg serveCon
 		}
 		svc.SetIntakeOptions(opts)
 		log.Info("threat intel refreshed", "result", fmt.Sprintf("%+v", res))
+		rescore(ctx, svc, log)
+	}
+}
+
+// rescore scores the stored findings again with the service's current
+// options, logging the outcome.
+func rescore(ctx context.Context, svc *service.Service, log *slog.Logger) {
+	res, err := svc.Rescore(ctx, sextant.SystemActor)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Error("rescore findings", "err", err)
+	case err == nil && res.Changed > 0:
+		log.Info("findings rescored", "findings", res.Findings, "changed", res.Changed, "artifacts", res.Artifacts)
 	}
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -381,4 +382,43 @@ func (db *DB) SetStatus(ctx context.Context, id string, status sextant.Status, r
 		}
 		return nil
 	})
+}
+
+// UpdateScores implements sextant.Store.
+func (db *DB) UpdateScores(ctx context.Context, scores map[string]sextant.Score) ([]string, error) {
+	if len(scores) == 0 {
+		return nil, nil
+	}
+	var changed []string
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		changed = changed[:0]
+		batch := &pgx.Batch{}
+		ids := make([]string, 0, len(scores))
+		for id, sc := range scores {
+			detail, err := json.Marshal(sc)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			batch.Queue(`UPDATE findings SET score = $2, priority = $3, score_detail = $4
+				WHERE id = $1 AND (score != $2 OR priority != $3)`, id, sc.Value, int(sc.Priority), string(detail))
+		}
+		br := tx.SendBatch(ctx, batch)
+		for _, id := range ids {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("update score of %s: %w", id, err)
+			}
+			if tag.RowsAffected() > 0 {
+				changed = append(changed, id)
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update scores: %w", err)
+	}
+	slices.Sort(changed)
+	return changed, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sextant-dev/sextant/internal/audit"
 	"github.com/sextant-dev/sextant/internal/fixtures"
 	"github.com/sextant-dev/sextant/internal/intake"
+	"github.com/sextant-dev/sextant/internal/risk"
 	"github.com/sextant-dev/sextant/internal/service"
 	"github.com/sextant-dev/sextant/internal/sqlite"
 )
@@ -400,5 +401,51 @@ func TestSetFindingStatus(t *testing.T) {
 	res, err := audit.Verify(ctx, db)
 	if err != nil || !res.OK() {
 		t.Errorf("audit.Verify = %+v, %v; want an intact trail", res, err)
+	}
+}
+
+// New intel rescores the stored findings and their actions.
+func TestRescoreOnNewIntel(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	s := newService(t, db, db)
+	body, err := os.ReadFile("../http/testdata/trivy-two-vulns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Submit(ctx, service.Submission{Source: "api", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	processAll(t, s, db)
+	if res, err := s.Rescore(ctx, "test"); err != nil || res.Changed != 0 || res.Findings != 2 {
+		t.Fatalf("Rescore with the same options = %+v, %v; want 2 findings, none changed", res, err)
+	}
+	before := openActions(t, db)
+
+	// CVE-2024-2961 enters the KEV catalog.
+	opts := intake.Options{}
+	opts.Triage.KEV = func(cve string) (risk.KEVFact, bool) {
+		return risk.KEVFact{DateAdded: "2026-11-20"}, cve == "CVE-2024-2961"
+	}
+	s.SetIntakeOptions(opts)
+	res, err := s.Rescore(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed == 0 || res.Artifacts != 1 {
+		t.Fatalf("Rescore after a KEV listing = %+v, want changes in one artifact", res)
+	}
+	page, err := db.Findings(ctx, sextant.FindingFilter{Vulnerability: "CVE-2024-2961"})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("Findings(CVE-2024-2961) = %v, %v", page.Items, err)
+	}
+	if p := page.Items[0].Score.Priority; p > sextant.P1 {
+		t.Errorf("a KEV-listed critical is %s after rescore, want P0 or P1", p)
+	}
+	after := openActions(t, db)
+	for id, a := range after {
+		if b, ok := before[id]; ok && b.Action.Score == a.Action.Score && slices.Contains(a.Action.Vulnerabilities, "CVE-2024-2961") {
+			t.Errorf("action %s fixing CVE-2024-2961 kept its score %v after the KEV listing", id, a.Action.Score)
+		}
 	}
 }

@@ -187,8 +187,17 @@ func (s *Service) handle(ctx context.Context, log interface {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
+	// The audit entry is appended before the ingest is finished: a crash in
+	// between leaves it processing, to be taken back after its lease and
+	// audited again, where the other order would leave an ingest done (or
+	// failed) that the trail never shows processed.
 	switch {
 	case err == nil:
+		s.audit(ctx, sextant.SystemActor, "ingest.process", ing.ID, map[string]any{
+			"findings": out.Findings, "scans": out.Scans, "skipped_scans": out.Skipped, "new": out.New,
+			"resolved": len(out.Resolved), "reopened": len(out.Reopened),
+			"actions_opened": len(out.Actions.Opened), "actions_resolved": len(out.Actions.Resolved),
+		})
 		if ferr := s.Store.FinishIngest(ctx, ing.ID, out.Findings, ""); ferr != nil {
 			log.Error("finish ingest", "ingest", ing.ID, "err", ferr)
 			return
@@ -196,16 +205,12 @@ func (s *Service) handle(ctx context.Context, log interface {
 		s.Metrics.job("done", took)
 		log.Info("ingest processed", "ingest", ing.ID, "source", ing.Source, "findings", out.Findings,
 			"new", out.New, "resolved", len(out.Resolved), "reopened", len(out.Reopened), "skipped_scans", out.Skipped, "took", took)
-		s.audit(ctx, sextant.SystemActor, "ingest.process", ing.ID, map[string]any{
-			"findings": out.Findings, "scans": out.Scans, "skipped_scans": out.Skipped, "new": out.New,
-			"resolved": len(out.Resolved), "reopened": len(out.Reopened),
-			"actions_opened": len(out.Actions.Opened), "actions_resolved": len(out.Actions.Resolved),
-		})
 	case permanent(err) || ing.Attempts >= maxAttempts:
 		msg := sextant.ErrorMessage(err)
 		if !permanent(err) {
 			msg = fmt.Sprintf("gave up after %d attempts: %s", ing.Attempts, msg)
 		}
+		s.audit(ctx, sextant.SystemActor, "ingest.fail", ing.ID, map[string]any{"attempts": ing.Attempts, "error": msg})
 		if ferr := s.Store.FinishIngest(ctx, ing.ID, 0, msg); ferr != nil {
 			log.Error("fail ingest", "ingest", ing.ID, "err", ferr)
 			return
@@ -213,7 +218,6 @@ func (s *Service) handle(ctx context.Context, log interface {
 		s.Metrics.job("failed", took)
 		s.Metrics.error(sextant.ErrorCode(err))
 		log.Warn("ingest failed", "ingest", ing.ID, "attempts", ing.Attempts, "err", err)
-		s.audit(ctx, sextant.SystemActor, "ingest.fail", ing.ID, map[string]any{"attempts": ing.Attempts, "error": msg})
 	default:
 		next := s.now().Add(s.backoff(ing.Attempts))
 		if ferr := s.Store.RetryIngest(ctx, ing.ID, sextant.ErrorMessage(err), next); ferr != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -430,4 +431,41 @@ func (db *DB) SetStatus(ctx context.Context, id string, status sextant.Status, r
 		return fmt.Errorf("set status: %w", err)
 	}
 	return nil
+}
+
+// UpdateScores implements sextant.Store.
+func (db *DB) UpdateScores(ctx context.Context, scores map[string]sextant.Score) ([]string, error) {
+	if len(scores) == 0 {
+		return nil, nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("update scores: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE findings SET score = ?2, priority = ?3, score_detail = ?4
+		WHERE id = ?1 AND (score != ?2 OR priority != ?3)`)
+	if err != nil {
+		return nil, fmt.Errorf("update scores: %w", err)
+	}
+	defer stmt.Close()
+	var changed []string
+	for id, sc := range scores {
+		detail, err := json.Marshal(sc)
+		if err != nil {
+			return nil, fmt.Errorf("update scores: %w", err)
+		}
+		r, err := stmt.ExecContext(ctx, id, sc.Value, int(sc.Priority), string(detail))
+		if err != nil {
+			return nil, fmt.Errorf("update score of %s: %w", id, err)
+		}
+		if n, err := r.RowsAffected(); err == nil && n > 0 {
+			changed = append(changed, id)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("update scores: %w", err)
+	}
+	slices.Sort(changed)
+	return changed, nil
 }

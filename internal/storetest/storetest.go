@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) sextant.Store) {
 		{"OlderScanResolvesNothing", testOlderScan},
 		{"PeopleStatusesSurviveScans", testPeopleStatuses},
 		{"SetStatus", testSetStatus},
+		{"UpdateScores", testUpdateScores},
 		{"Pagination", testPagination},
 		{"Filters", testFilters},
 		{"Owner", testOwner},
@@ -771,5 +772,51 @@ func testConcurrent(t *testing.T, s sextant.Store) {
 	rec := get(t, s, got[0].Finding.ID)
 	if len(rec.History) != 1 {
 		t.Errorf("finding %s has %d history entries after concurrent first sightings, want 1", rec.Finding.ID, len(rec.History))
+	}
+}
+
+func testUpdateScores(t *testing.T, s sextant.Store) {
+	ctx := context.Background()
+	fs := findings(image, "trivy", 3)
+	sc := scan("s1", "trivy", image, at(0), true)
+	sc.Scores = map[string]sextant.Score{}
+	for i, f := range fs {
+		f.ID = sextant.Fingerprint(f)
+		sc.Scores[f.ID] = sextant.Score{Value: float64(10 * (i + 1)), Priority: sextant.P3}
+	}
+	record(t, s, sc, fs)
+	raised := sextant.Score{Value: 95, Priority: sextant.P0, Factors: []sextant.Factor{{Name: "kev", Value: true, Weight: 1, Contribution: 40}}}
+	changed, err := s.UpdateScores(ctx, map[string]sextant.Score{
+		fs[0].ID:  raised,
+		fs[1].ID:  sc.Scores[fs[1].ID], // unchanged
+		"unknown": {Value: 50, Priority: sextant.P1},
+	})
+	if err != nil {
+		t.Fatalf("UpdateScores error: %v", err)
+	}
+	if want := []string{fs[0].ID}; !slices.Equal(changed, want) {
+		t.Errorf("UpdateScores changed %v, want %v", changed, want)
+	}
+	rec := get(t, s, fs[0].ID)
+	if rec.Score.Value != 95 || rec.Score.Priority != sextant.P0 || len(rec.Score.Factors) != 1 {
+		t.Errorf("score after UpdateScores = %+v, want 95 P0 with its factor", rec.Score)
+	}
+	page, err := s.Findings(ctx, sextant.FindingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 3 || page.Items[0].Finding.ID != fs[0].ID {
+		t.Errorf("after raising its score, %s is not listed first", fs[0].ID)
+	}
+	p0 := sextant.P0
+	page, err = s.Findings(ctx, sextant.FindingFilter{Priority: &p0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 {
+		t.Errorf("P0 findings after UpdateScores = %d, want 1", len(page.Items))
+	}
+	if changed, err := s.UpdateScores(ctx, nil); err != nil || len(changed) != 0 {
+		t.Errorf("UpdateScores(nil) = %v, %v", changed, err)
 	}
 }
