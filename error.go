@@ -3,6 +3,7 @@ package sextant
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. Adapters translate their failures into these at
@@ -23,6 +24,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter is how long the other side asked to wait before trying
+	// again (a 429 or 503 with Retry-After); zero when it did not say.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -44,6 +48,16 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// ErrorRetryAfter returns the RetryAfter of the first *Error in err's chain,
+// or zero.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorMessage returns the message of the first *Error in err's chain, or a

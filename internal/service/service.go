@@ -9,6 +9,9 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -139,15 +142,21 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		})
 		return Receipt{}, err
 	}
-	ing, err := s.Store.CreateIngest(ctx, sextant.Ingest{Source: sub.Source, ContentType: sub.ContentType}, bytes.NewReader(sub.Body))
+	// The receipt is audited before the commit, under the ID the ingest will
+	// have: a crash in between leaves an entry for a payload that was never
+	// acknowledged, never an acknowledged payload missing from the trail.
+	id := newIngestID()
+	sum := sha256.Sum256(sub.Body)
+	s.audit(ctx, sub.Actor, "ingest.receive", id, map[string]any{
+		"source": sub.Source, "format": rep.Format, "size": len(sub.Body), "sha256": hex.EncodeToString(sum[:]), "findings": rep.Findings,
+	})
+	ing, err := s.Store.CreateIngest(ctx, sextant.Ingest{ID: id, Source: sub.Source, ContentType: sub.ContentType}, bytes.NewReader(sub.Body))
 	if err != nil {
 		s.Metrics.intakeRefused(sextant.ErrorCode(err))
+		s.audit(ctx, sub.Actor, "ingest.store_fail", id, map[string]any{"error": sextant.ErrorMessage(err)})
 		return Receipt{}, fmt.Errorf("store payload: %w", err)
 	}
 	s.Metrics.intakeAccepted(sub.Source, rep.Findings, len(sub.Body), s.now().Sub(start))
-	s.audit(ctx, sub.Actor, "ingest.receive", ing.ID, map[string]any{
-		"source": sub.Source, "format": rep.Format, "size": ing.Size, "sha256": ing.SHA256, "findings": rep.Findings,
-	})
 	if w := s.wakeup(); w != nil {
 		select {
 		case w <- struct{}{}:
@@ -189,4 +198,13 @@ func (s *Service) SetFindingStatus(ctx context.Context, id string, status sextan
 		}
 	}
 	return s.Store.Finding(ctx, id)
+}
+
+// newIngestID returns a new random ingest ID, as the stores make them.
+func newIngestID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "ing_" + hex.EncodeToString(b[:])
 }

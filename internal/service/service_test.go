@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,5 +448,39 @@ func TestRescoreOnNewIntel(t *testing.T) {
 		if b, ok := before[id]; ok && b.Action.Score == a.Action.Score && slices.Contains(a.Action.Vulnerabilities, "CVE-2024-2961") {
 			t.Errorf("action %s fixing CVE-2024-2961 kept its score %v after the KEV listing", id, a.Action.Score)
 		}
+	}
+}
+
+// A payload whose worker dies on every attempt (taken back after its
+// lease each time) ends in the dead letter instead of being tried forever.
+func TestWorkerDeathsEndInDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	s := newService(t, db, db)
+	s.MaxAttempts = 2
+	body, err := os.ReadFile("../intake/testdata/trivy-clean.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Submit(ctx, service.Submission{Source: "api", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, ok, err := db.ClaimIngest(ctx, time.Now()); !ok || err != nil {
+			t.Fatalf("ClaimIngest = %v, %v", ok, err)
+		}
+		// The worker dies; the lease expires.
+		if n, err := db.RequeueStale(ctx, time.Now().Add(time.Hour)); n != 1 || err != nil {
+			t.Fatalf("RequeueStale = %d, %v", n, err)
+		}
+	}
+	processAll(t, s, db)
+	ing, err := db.Ingest(ctx, rec.IngestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ing.Status != sextant.IngestFailed || !strings.Contains(ing.Error, "worker stopped") {
+		t.Errorf("ingest after its worker died twice = %s (%q), want failed saying why", ing.Status, ing.Error)
 	}
 }

@@ -181,12 +181,23 @@ func (s *Service) handle(ctx context.Context, log interface {
 	start := s.now()
 	s.Metrics.jobStarted()
 	defer s.Metrics.jobFinished()
-	out, err := s.Process(ctx, ing)
-	took := s.now().Sub(start)
 	maxAttempts := s.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
+	var (
+		out Outcome
+		err error
+	)
+	if ing.Attempts > maxAttempts {
+		// Earlier attempts never returned (their worker died, taken back
+		// after the lease): a payload that kills its worker must not be
+		// tried forever.
+		err = sextant.Errorf(sextant.EINTERNAL, "the worker stopped during each of %d attempts", ing.Attempts-1)
+	} else {
+		out, err = s.Process(ctx, ing)
+	}
+	took := s.now().Sub(start)
 	// The audit entry is appended before the ingest is finished: a crash in
 	// between leaves it processing, to be taken back after its lease and
 	// audited again, where the other order would leave an ingest done (or
@@ -206,6 +217,7 @@ func (s *Service) handle(ctx context.Context, log interface {
 		log.Info("ingest processed", "ingest", ing.ID, "source", ing.Source, "findings", out.Findings,
 			"new", out.New, "resolved", len(out.Resolved), "reopened", len(out.Reopened), "skipped_scans", out.Skipped, "took", took)
 	case permanent(err) || ing.Attempts >= maxAttempts:
+		// Permanent, or out of attempts: the dead letter.
 		msg := sextant.ErrorMessage(err)
 		if !permanent(err) {
 			msg = fmt.Sprintf("gave up after %d attempts: %s", ing.Attempts, msg)
