@@ -117,6 +117,9 @@ Start with:
 	}
 	root.AddCommand(m.triageCommand(), m.k8sCommand(), m.intelCommand(), m.versionCommand())
 	root.AddCommand(m.configCommand())
+	root.AddCommand(m.pushCommand())
+	root.AddCommand(m.findingsCommand())
+	root.AddCommand(m.actionsCommand())
 	root.AddCommand(m.auditCommand())
 	root.AddCommand(m.tokenCommand())
 	root.AddCommand(m.serveCommand(), m.replayCommand())
