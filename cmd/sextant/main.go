@@ -117,6 +117,7 @@ Start with:
 	}
 	root.AddCommand(m.triageCommand(), m.k8sCommand(), m.intelCommand(), m.versionCommand())
 	root.AddCommand(m.configCommand())
+	root.AddCommand(m.promptsCommand())
 	root.AddCommand(m.pushCommand())
 	root.AddCommand(m.findingsCommand())
 	root.AddCommand(m.actionsCommand())

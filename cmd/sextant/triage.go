@@ -38,6 +38,7 @@ type triageFlags struct {
 	progress    string
 	k8sPaths    []string
 	cluster     clusterFlags
+	explain     bool
 }
 
 func (m *Main) triageCommand() *cobra.Command {
@@ -94,6 +95,7 @@ missing file); 3 the --fail-on gate tripped.`,
 	fl.StringSliceVar(&f.k8sPaths, "k8s", nil, "Kubernetes manifests (files or directories) that run the images: exposure, privilege, replicas, environment and owner feed the score")
 	fl.StringVar(&f.cluster.kubeconfig, "kubeconfig", "", "take workload context from a live cluster (read-only)")
 	fl.StringVar(&f.cluster.context, "kube-context", "", "kubeconfig context for --kubeconfig (default: the current one)")
+	fl.BoolVar(&f.explain, "explain", false, "explain each shown action: its risk, why its priority, what to do, how to verify (offline, nothing leaves the machine; see docs/ai.md)")
 	return cmd
 }
 
@@ -230,6 +232,13 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 			return err
 		}
 		ropts.Diffs = d
+	}
+	if f.explain && !f.quiet {
+		if f.output == "sarif" {
+			warnf("--explain has no effect on SARIF output")
+		} else if ropts.Explanations, err = m.explanations(cmd.Context(), res, ropts); err != nil {
+			return err
+		}
 	}
 	if !f.quiet {
 		out := cmd.OutOrStdout()

@@ -11,6 +11,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
 
@@ -70,7 +71,12 @@ func JSON(w io.Writer, res *triage.Result, o Options) error {
 			raw(",")
 		}
 		raw("\n    ")
-		value(res.Explain(i), indented2)
+		a := res.Explain(i)
+		if x := o.Explanations[a.ID]; x != nil {
+			value(explainedAction{Action: a, Explanation: x}, indented2)
+		} else {
+			value(a, indented2)
+		}
 	}
 	raw("\n  ],\n")
 
@@ -83,6 +89,13 @@ func JSON(w io.Writer, res *triage.Result, o Options) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// explainedAction is an action with its explanation, which follows the
+// action's own members.
+type explainedAction struct {
+	sextant.Action
+	Explanation *explain.Explanation `json:"explanation"`
 }
 
 // writeFindings writes the findings array's members, highest score first.

@@ -53,6 +53,9 @@ func Markdown(w io.Writer, res *triage.Result, o Options) error {
 		if len(a.Factors) > 0 {
 			bw.printf("\nWhy this priority: %s\n", factorLine(a.Factors))
 		}
+		if x := o.Explanations[a.ID]; x != nil {
+			bw.printf("\n**Explanation** (%s, %s): %s\n", inline(x.Provider), inline(x.Model), inline(x.Text))
+		}
 	}
 	for _, d := range o.Diffs {
 		bw.printf("\n### Proposed change to `%s`\n\n```diff\n%s```\n", code(d.File), fence(d.Text))

@@ -5,6 +5,7 @@ package render
 
 import (
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
 
@@ -27,6 +28,10 @@ type Options struct {
 	Version string
 	// Dockerfile diffs to show, by artifact name (optional).
 	Diffs []Diff
+	// Explanations of the shown actions, by action ID (optional; see
+	// Shown). JSON adds each as the action's "explanation" object,
+	// Markdown as a paragraph, the table as a line under the action.
+	Explanations map[string]*explain.Explanation
 }
 
 // Diff is a unified diff proposed for a file.
@@ -35,6 +40,10 @@ type Diff struct {
 	File     string `json:"file"`
 	Text     string `json:"diff"`
 }
+
+// Shown returns the indexes of the actions an output with these options
+// shows, in rank order: those to explain.
+func Shown(res *triage.Result, o Options) []int { return actions(res, o) }
 
 // actions returns the indexes of the actions that pass the options'
 // filters, in rank order.

@@ -81,6 +81,9 @@ func Table(w io.Writer, res *triage.Result, o Options) error {
 					bw.printf("%s%s\n", indent, c(ansiDim, prompt+truncate(line, cmdW)))
 				}
 			}
+			if x := o.Explanations[a.ID]; x != nil && x.Risk != "" {
+				bw.printf("%s%s\n", indent, "» "+truncate(x.Risk, cmdW-2))
+			}
 		}
 	}
 	bw.printf("\n%s\n", summaryLine(res, acts, o))
