@@ -54,6 +54,24 @@ type Server struct {
 	Logger   *slog.Logger
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
+	// Dispatch and Outbox serve the approvals, deliveries, previews and
+	// MTTR endpoints; without them those answer 404.
+	Dispatch *service.Dispatcher
+	Outbox   OutboxReader
+	// Routes are more handlers mounted as they are, by pattern (the Slack
+	// interactivity endpoint, which authenticates itself).
+	Routes map[string]http.Handler
+}
+
+// OutboxReader is what the approvals, deliveries and previews endpoints read.
+type OutboxReader interface {
+	Deliveries(ctx context.Context, filter sextant.DeliveryFilter) (sextant.Page[sextant.Delivery], error)
+	Previews(ctx context.Context, actionID, destination string, limit int, cursor string) (sextant.Page[sextant.Preview], error)
+	Approval(ctx context.Context, id string) (sextant.Approval, error)
+	Approvals(ctx context.Context, filter sextant.ApprovalFilter) (sextant.Page[sextant.Approval], error)
+	RequestApproval(ctx context.Context, a sextant.Approval) (sextant.Approval, error)
+	QueueDelivery(ctx context.Context, actionID, destination string, at time.Time) error
+	MTTR(ctx context.Context, since time.Time) ([]sextant.MTTR, error)
 }
 
 func (s *Server) now() time.Time {
@@ -95,6 +113,20 @@ func (s *Server) Handler() http.Handler {
 	route("PATCH /v1/findings/{id}", sextant.RoleAnalyst, s.patchFinding)
 	route("GET /v1/actions", sextant.RoleViewer, s.listActions)
 	route("GET /v1/actions/{id}", sextant.RoleViewer, s.getAction)
+	if s.Outbox != nil && s.Dispatch != nil {
+		route("GET /v1/approvals", sextant.RoleViewer, s.listApprovals)
+		route("GET /v1/approvals/{id}", sextant.RoleViewer, s.getApproval)
+		route("POST /v1/approvals/{id}/approve", sextant.RoleApprover, s.decide(sextant.ApprovalApproved))
+		route("POST /v1/approvals/{id}/reject", sextant.RoleApprover, s.decide(sextant.ApprovalRejected))
+		route("POST /v1/actions/{id}/approvals", sextant.RoleAnalyst, s.requestApproval)
+		route("GET /v1/deliveries", sextant.RoleViewer, s.listDeliveries)
+		route("POST /v1/deliveries/{action}/{destination}/retry", sextant.RoleAnalyst, s.retryDelivery)
+		route("GET /v1/previews", sextant.RoleViewer, s.listPreviews)
+		route("GET /v1/mttr", sextant.RoleViewer, s.mttr)
+	}
+	for pattern, h := range s.Routes {
+		mux.Handle(pattern, s.instrument(pattern, h))
+	}
 	mux.Handle("POST /v1/webhooks/{source}", s.instrument("POST /v1/webhooks/{source}", http.HandlerFunc(s.postWebhook)))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

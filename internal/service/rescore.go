@@ -77,9 +77,11 @@ func (s *Service) Rescore(ctx context.Context, actor string) (RescoreResult, err
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if _, err := s.deriveActions(ctx, k, owners[k]); err != nil {
+		ch, err := s.deriveActions(ctx, k, owners[k])
+		if err != nil {
 			return res, err
 		}
+		s.dispatch(ctx, ch)
 	}
 	res.Artifacts = len(keys)
 	s.audit(ctx, actor, "findings.rescore", "", map[string]any{"findings": res.Findings, "changed": res.Changed, "artifacts": res.Artifacts})

@@ -45,6 +45,9 @@ type Service struct {
 	Now func() time.Time
 	// Metrics, if set, counts what the service does.
 	Metrics *Metrics
+	// Dispatch, if set, is told of every change of actions, to keep the
+	// destinations (tickets, chats) in step.
+	Dispatch *Dispatcher
 
 	// MaxAttempts is how many times a payload is tried before it is
 	// dead-lettered (failed); 0 means 5.
@@ -193,9 +196,11 @@ func (s *Service) SetFindingStatus(ctx context.Context, id string, status sextan
 	}
 	if before.Status != status {
 		s.audit(ctx, actor, "finding.status", id, map[string]any{"from": before.Status, "to": status, "reason": reason})
-		if _, err := s.deriveActions(ctx, before.Finding.Artifact.Key(), before.Owner); err != nil {
+		ch, err := s.deriveActions(ctx, before.Finding.Artifact.Key(), before.Owner)
+		if err != nil {
 			return sextant.FindingRecord{}, err
 		}
+		s.dispatch(ctx, ch)
 	}
 	return s.Store.Finding(ctx, id)
 }
@@ -207,4 +212,17 @@ func newIngestID() string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return "ing_" + hex.EncodeToString(b[:])
+}
+
+// dispatch tells the dispatcher of changed actions. A failure is logged, not
+// returned: the change is committed, and the dispatcher's reconciliation
+// finds what was not queued.
+func (s *Service) dispatch(ctx context.Context, ch sextant.ActionChanges) {
+	if s.Dispatch == nil {
+		return
+	}
+	if err := s.Dispatch.Changed(ctx, ch); err != nil {
+		s.log().Error("queue deliveries", "err", err)
+		s.Metrics.error("dispatch")
+	}
 }

@@ -86,6 +86,7 @@ func (s *Service) Process(ctx context.Context, ing sextant.Ingest) (Outcome, err
 		out.Actions.Resolved = append(out.Actions.Resolved, ch.Resolved...)
 		out.Actions.Reopened = append(out.Actions.Reopened, ch.Reopened...)
 	}
+	s.dispatch(ctx, out.Actions)
 	return out, nil
 }
 
