@@ -15,14 +15,18 @@ import (
 	"github.com/sextant-dev/sextant/internal/sqlite"
 )
 
-// DB is an open sextant database: the findings, actions, tokens, ingests
-// and audit trail stores, on SQLite (*sqlite.DB) or PostgreSQL
-// (*postgres.DB).
+// DB is an open sextant database: the findings, actions, tokens, ingests,
+// deliveries, previews, approvals and audit trail stores, on SQLite
+// (*sqlite.DB) or PostgreSQL (*postgres.DB).
 type DB interface {
 	sextant.Store
 	sextant.ActionStore
+	sextant.ActionStats
 	sextant.TokenStore
 	sextant.IngestStore
+	sextant.DeliveryStore
+	sextant.PreviewStore
+	sextant.ApprovalStore
 	audit.Appender
 	audit.Reader
 	// Ping checks that the database answers; failures are EUNAVAILABLE.

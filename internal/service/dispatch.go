@@ -426,7 +426,13 @@ func (d *Dispatcher) observe(ctx context.Context, dest *Destination, del *sextan
 		}
 		payload = b
 	}
-	p, err := d.Store.AddPreview(ctx, sextant.Preview{ActionID: del.ActionID, Destination: del.Destination, Operation: op, Payload: payload, CreatedAt: d.now()})
+	// Previews name ticket operations; a chat post creates, an update
+	// comments.
+	pop := map[string]string{"post": "create", "update": "comment"}[op]
+	if pop == "" {
+		pop = op
+	}
+	p, err := d.Store.AddPreview(ctx, sextant.Preview{ActionID: del.ActionID, Destination: del.Destination, Operation: pop, Payload: payload, CreatedAt: d.now()})
 	if err != nil {
 		return err
 	}
