@@ -124,6 +124,7 @@ Start with:
 	root.AddCommand(m.auditCommand())
 	root.AddCommand(m.tokenCommand())
 	root.AddCommand(m.serveCommand(), m.replayCommand())
+	root.AddCommand(m.ciCommand(), m.approvalsCommand())
 	return root
 }
 
