@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,14 +163,19 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}
 	base, _ := baseURL(cfg.BaseURL)
 	cfg.BaseURL = base.String()
+	cfg.Labels, cfg.Assignees = slices.Clone(cfg.Labels), slices.Clone(cfg.Assignees)
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Client{cfg: cfg, base: base, http: hc, Now: time.Now}, nil
 }
 
-// Config returns the client's configuration, BaseURL filled in.
-func (c *Client) Config() Config { return c.cfg }
+// Config returns a copy of the client's configuration, BaseURL filled in.
+func (c *Client) Config() Config {
+	cfg := c.cfg
+	cfg.Labels, cfg.Assignees = slices.Clone(cfg.Labels), slices.Clone(cfg.Assignees)
+	return cfg
+}
 
 // issue is an issue as the client reads it.
 type issue struct {
