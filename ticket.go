@@ -99,3 +99,19 @@ type Ticket struct {
 	CreatedAt   time.Time   `json:"created_at"`
 	UpdatedAt   time.Time   `json:"updated_at"`
 }
+
+type deliveryKeyCtx struct{}
+
+// WithDeliveryKey returns a context carrying the identity of one delivery
+// (the outbox row and the action version it delivers), which sinks that
+// send idempotency keys (the signed webhook's webhook-id) derive them from:
+// retries of one delivery share a key, two deliveries never do.
+func WithDeliveryKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, deliveryKeyCtx{}, key)
+}
+
+// DeliveryKey returns the key WithDeliveryKey put in ctx, or "".
+func DeliveryKey(ctx context.Context) string {
+	k, _ := ctx.Value(deliveryKeyCtx{}).(string)
+	return k
+}

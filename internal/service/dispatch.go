@@ -462,6 +462,9 @@ func (d *Dispatcher) deliverTicket(ctx context.Context, dest *Destination, del *
 		}
 		return "preview:" + op, nil
 	}
+	// Retries of this delivery of this version of the action share an
+	// idempotency key; the next change gets another.
+	ctx = sextant.WithDeliveryKey(ctx, fmt.Sprintf("%s/%s/%s/%d", del.Destination, rec.Action.ID, op, rec.UpdatedAt.UnixMicro()))
 	switch op {
 	case "create":
 		// Look up before creating: a crash between the destination's
