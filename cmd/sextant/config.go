@@ -51,6 +51,14 @@ type serveConfig struct {
 	// Risk is the `risk:` section of weights that triage and k8s also read
 	// from the same file, kept raw; riskWeights decodes it.
 	Risk json.RawMessage `json:"risk,omitempty"`
+	// Mode is observe, ticket or remediate (docs/sinks.md).
+	Mode string `json:"mode"`
+	// PublicURL is the server's URL as people reach it, for links in
+	// tickets and Teams approval buttons.
+	PublicURL    string              `json:"public_url"`
+	Approvals    approvalsConfig     `json:"approvals"`
+	Slack        slackInboundConfig  `json:"slack"`
+	Destinations []destinationConfig `json:"destinations"`
 }
 
 type serverConfig struct {
@@ -131,6 +139,8 @@ func defaultServeConfig() serveConfig {
 		Queue:     queueConfig{MaxAttempts: 5, RetryBackoff: duration{2 * time.Second}, Lease: duration{5 * time.Minute}},
 		Retention: retentionConfig{Payloads: duration{30 * 24 * time.Hour}},
 		Intel:     intelConfig{Refresh: duration{24 * time.Hour}},
+		Mode:      string(sextant.ModeObserve),
+		Approvals: approvalsConfig{Expiry: duration{72 * time.Hour}},
 	}
 }
 
@@ -637,6 +647,7 @@ func (c serveConfig) validate() error {
 			bad(field, "%s", sextant.ErrorMessage(err))
 		}
 	}
+	errs = append(errs, c.validateDestinations()...)
 	if len(errs) == 1 {
 		return errs[0]
 	}
@@ -767,6 +778,16 @@ func (c serveConfig) describe(w io.Writer) error {
 		}
 		p(2, "max_body_bytes", cmpOr(wh.MaxBodyBytes, byteSize(sxhttp.DefaultMaxBodyBytes)))
 	}
+	p(0, "mode", c.Mode)
+	p(0, "public_url", c.PublicURL)
+	b.WriteString("approvals:\n")
+	p(1, "expiry", c.Approvals.Expiry)
+	if err := describeSection(&b, "slack", c.Slack); err != nil {
+		return err
+	}
+	if err := describeSection(&b, "destinations", c.Destinations); err != nil {
+		return err
+	}
 	if len(c.Risk) > 0 {
 		y, err := yaml.JSONToYAML(c.Risk)
 		if err != nil {
@@ -782,6 +803,65 @@ func (c serveConfig) describe(w io.Writer) error {
 }
 
 // cmpOr returns v, or def when v is the zero value.
+// describeSection writes a section as YAML, leaving out empty values.
+// Secrets are references, so nothing secret can be written.
+func describeSection(b *bytes.Buffer, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("describe config: %s: %v", key, err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("describe config: %s: %v", key, err)
+	}
+	doc = dropEmpty(doc)
+	if doc == nil {
+		return nil
+	}
+	y, err := yaml.Marshal(map[string]any{key: doc})
+	if err != nil {
+		return fmt.Errorf("describe config: %s: %v", key, err)
+	}
+	b.Write(y)
+	return nil
+}
+
+// dropEmpty removes empty strings, lists and objects from a decoded JSON
+// value, returning nil when nothing is left.
+func dropEmpty(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e = dropEmpty(e); e == nil {
+				delete(x, k)
+			} else {
+				x[k] = e
+			}
+		}
+		if len(x) == 0 {
+			return nil
+		}
+	case []any:
+		out := x[:0]
+		for _, e := range x {
+			if e = dropEmpty(e); e != nil {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	case nil:
+		return nil
+	}
+	return v
+}
+
 func cmpOr[T comparable](v, def T) T {
 	var zero T
 	if v == zero {

@@ -124,7 +124,7 @@ Start with:
 	root.AddCommand(m.auditCommand())
 	root.AddCommand(m.tokenCommand())
 	root.AddCommand(m.serveCommand(), m.replayCommand())
-	root.AddCommand(m.ciCommand(), m.approvalsCommand())
+	root.AddCommand(m.ciCommand(), m.approvalsCommand(), m.sinksCommand())
 	return root
 }
 

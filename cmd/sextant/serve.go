@@ -23,6 +23,7 @@ import (
 	"github.com/sextant-dev/sextant/internal/backend"
 	sxhttp "github.com/sextant-dev/sextant/internal/http"
 	"github.com/sextant-dev/sextant/internal/intake"
+	"github.com/sextant-dev/sextant/internal/route"
 	"github.com/sextant-dev/sextant/internal/service"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
@@ -161,6 +162,24 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 	svc.RetryBackoff = cfg.Queue.RetryBackoff.Duration
 	svc.Lease = cfg.Queue.Lease.Duration
 
+	weights := opts.Triage.Weights
+	disp, err := cfg.dispatcher(db, trail, route.Thresholds{P0: weights.Thresholds.P0, P1: weights.Thresholds.P1, P2: weights.Thresholds.P2})
+	if err != nil {
+		return err
+	}
+	routes := map[string]http.Handler{}
+	if disp != nil {
+		disp.Logger = log
+		svc.Dispatch = disp
+		if len(cfg.Slack.Approvers) > 0 {
+			secret, err := resolveSecret(cfg.Slack.SigningSecret)
+			if err != nil {
+				return sextant.Errorf(sextant.EINVALID, "config: slack.signing_secret: %v", err)
+			}
+			routes["POST /v1/slack/interactions"] = slackInteractions([]byte(secret), cfg.Slack.Approvers, disp)
+		}
+	}
+
 	api := &sxhttp.Server{
 		Service:        svc,
 		Store:          db,
@@ -171,6 +190,9 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 		Metrics:        metrics,
 		Gatherer:       reg,
 		Logger:         log,
+		Dispatch:       disp,
+		Outbox:         db,
+		Routes:         routes,
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -193,6 +215,7 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 	if _, err := trail.Append(ctx, sextant.SystemActor, "server.start", "", map[string]any{
 		"version": sextantVersion(), "addr": ln.Addr().String(), "database": backend.Redact(cfg.Server.Database),
 		"config_sha256": hex.EncodeToString(sum[:]), "webhooks": len(webhooks), "workers": cfg.Server.Workers,
+		"mode": cfg.Mode, "destinations": len(cfg.Destinations),
 	}); err != nil {
 		ln.Close()
 		return fmt.Errorf("write the audit trail: %w", err)
@@ -218,6 +241,13 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 		defer wg.Done()
 		rescore(workCtx, svc, log)
 	}()
+	if disp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deliveryLoop(workCtx, disp, log)
+		}()
+	}
 	if d := cfg.Retention.Payloads.Duration; d > 0 {
 		wg.Add(1)
 		go func() {
@@ -310,6 +340,29 @@ func (m *Main) intelLoop(ctx context.Context, svc *service.Service, cfg serveCon
 		svc.SetIntakeOptions(opts)
 		log.Info("threat intel refreshed", "result", fmt.Sprintf("%+v", res))
 		rescore(ctx, svc, log)
+	}
+}
+
+// deliveryLoop reconciles the destinations with the actions at start and
+// every hour, and delivers until ctx is done.
+func deliveryLoop(ctx context.Context, d *service.Dispatcher, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.RunDeliveries(ctx, time.Second)
+	}()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := d.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			log.Error("reconcile deliveries", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			<-done
+			return
+		case <-t.C:
+		}
 	}
 }
 
