@@ -59,6 +59,9 @@ type serveConfig struct {
 	Approvals    approvalsConfig     `json:"approvals"`
 	Slack        slackInboundConfig  `json:"slack"`
 	Destinations []destinationConfig `json:"destinations"`
+	// Remediate is where approved remediations go as pull requests
+	// (destinations.go, docs/sinks.md).
+	Remediate remediateConfig `json:"remediate"`
 }
 
 type serverConfig struct {
@@ -648,6 +651,7 @@ func (c serveConfig) validate() error {
 		}
 	}
 	errs = append(errs, c.validateDestinations()...)
+	errs = append(errs, c.validateRemediate()...)
 	if len(errs) == 1 {
 		return errs[0]
 	}
@@ -786,6 +790,9 @@ func (c serveConfig) describe(w io.Writer) error {
 		return err
 	}
 	if err := describeSection(&b, "destinations", c.Destinations); err != nil {
+		return err
+	}
+	if err := describeSection(&b, "remediate", c.Remediate); err != nil {
 		return err
 	}
 	if len(c.Risk) > 0 {

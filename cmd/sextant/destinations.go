@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -439,4 +442,136 @@ the sample's ticket: that proves the URL and the credentials work.`,
 	cmd := &cobra.Command{Use: "sinks", Short: "Try the configured destinations (Jira, ServiceNow, GitHub, Slack, Teams, webhooks)"}
 	cmd.AddCommand(test)
 	return cmd
+}
+
+// ---- remediate mode (docs/sinks.md, "Remediate mode") ----
+
+// remediateConfig is the remediate: section: the GitHub repository that
+// approved remediations are proposed to as pull requests, and the
+// Dockerfile of each image in it.
+type remediateConfig struct {
+	// URL is the GitHub API root; https://api.github.com when empty.
+	URL string `json:"url"`
+	// Repo is the repository, owner/name.
+	Repo  string    `json:"repo"`
+	Token secretRef `json:"token"`
+	// Base is the branch pull requests are opened against; main when
+	// empty.
+	Base string `json:"base"`
+	// Dockerfiles maps an image repository ("registry.example/shop/cart"),
+	// or an artifact exactly as scanned, to its Dockerfile's path in Repo.
+	Dockerfiles map[string]string `json:"dockerfiles"`
+}
+
+func (r remediateConfig) empty() bool {
+	return r.URL == "" && r.Repo == "" && r.Token == (secretRef{}) && r.Base == "" && len(r.Dockerfiles) == 0
+}
+
+// validateRemediate checks the remediate: section (building its client
+// resolves its token), that remediate mode has one, and that no
+// destination takes the name of remediations in the outbox.
+func (c serveConfig) validateRemediate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, sextant.Errorf(sextant.EINVALID, "config: %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for i, d := range c.Destinations {
+		if d.Name == service.RemediateDestination {
+			bad(fmt.Sprintf("destinations[%d].name", i), "%q is reserved for remediate mode's pull requests", d.Name)
+		}
+	}
+	if c.Remediate.empty() {
+		if c.Mode == string(sextant.ModeRemediate) {
+			bad("remediate", "mode remediate needs this section: the repository (repo, token) and the Dockerfile of each image (dockerfiles)")
+		}
+		return errs
+	}
+	if _, err := c.Remediate.remediator(nil, nil); err != nil {
+		bad("remediate", "%s", errorText(err))
+	}
+	if len(c.Remediate.Dockerfiles) == 0 {
+		bad("remediate.dockerfiles", "map at least one image repository to its Dockerfile")
+	}
+	for image, p := range c.Remediate.Dockerfiles {
+		switch {
+		case strings.TrimSpace(image) == "":
+			bad("remediate.dockerfiles", "an empty image name")
+		case p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../"):
+			bad("remediate.dockerfiles."+image, "%q is not a clean path relative to the repository root", p)
+		}
+	}
+	if b := c.Remediate.Base; b != "" && (strings.ContainsAny(b, " \t\r\n~^:?*[\\") || strings.Contains(b, "..")) {
+		bad("remediate.base", "%q is not a branch name", b)
+	}
+	return errs
+}
+
+// remediator builds the remediator of the section. hc nil means a client
+// with a 30s timeout.
+func (r remediateConfig) remediator(hc *http.Client, findings service.FindingReader) (*service.Remediator, error) {
+	tok, err := resolveSecret(r.Token)
+	if err != nil {
+		return nil, fmt.Errorf("token: %v", err)
+	}
+	owner, repo, ok := strings.Cut(r.Repo, "/")
+	if !ok {
+		return nil, fmt.Errorf("repo %q: want owner/name", r.Repo)
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	c, err := github.New(github.Config{BaseURL: r.URL, Owner: owner, Repo: repo, Token: tok}, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &service.Remediator{PRs: githubPullRequests{c}, Findings: findings, Base: r.Base, Dockerfiles: maps.Clone(r.Dockerfiles)}, nil
+}
+
+// wireRemediate gives the dispatcher the remediator of the remediate:
+// section, making a dispatcher for it when no destination is configured
+// (d nil). Without the section, d is returned as it is.
+func (c serveConfig) wireRemediate(d *service.Dispatcher, store service.DispatchStore, findings service.FindingReader, trail service.Auditor) (*service.Dispatcher, error) {
+	if c.Remediate.empty() {
+		return d, nil
+	}
+	rem, err := c.Remediate.remediator(nil, findings)
+	if err != nil {
+		return nil, sextant.Errorf(sextant.EINVALID, "config: remediate: %s", errorText(err))
+	}
+	if d == nil {
+		d = &service.Dispatcher{
+			Store:        store,
+			Destinations: map[string]*service.Destination{},
+			Router:       &route.Router{},
+			Mode:         sextant.Mode(c.Mode),
+			Audit:        trail,
+			ApprovalTTL:  c.Approvals.Expiry.Duration,
+		}
+		if c.PublicURL != "" {
+			base := strings.TrimSuffix(c.PublicURL, "/")
+			d.Link = func(id string) string { return base + "/v1/actions/" + id }
+		}
+	}
+	if _, ok := d.Destinations[service.RemediateDestination]; ok {
+		return nil, sextant.Errorf(sextant.EINVALID, "config: a destination is named %q, which remediate mode reserves", service.RemediateDestination)
+	}
+	d.Remediator = rem
+	return d, nil
+}
+
+// githubPullRequests opens remediation pull requests on GitHub: the
+// service's remediation in the github package's words.
+type githubPullRequests struct{ c *github.Client }
+
+var _ service.PullRequester = githubPullRequests{}
+
+func (g githubPullRequests) OpenPullRequest(ctx context.Context, r service.Remediation) (sextant.TicketRef, error) {
+	pr := github.FixPR{Base: r.Base, Branch: r.Branch, Title: github.FixPRTitle(r.Content)}
+	paths := make([]string, 0, len(r.Files))
+	for _, f := range r.Files {
+		pr.Files = append(pr.Files, github.FileEdit(f))
+		paths = append(paths, f.Path)
+	}
+	pr.Body = github.FixPRBody(r.Content, r.Approval, paths)
+	return g.c.OpenFixPullRequest(ctx, pr)
 }

@@ -167,6 +167,10 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	// Remediate mode: approved remediations become pull requests.
+	if disp, err = cfg.wireRemediate(disp, db, db, trail); err != nil {
+		return err
+	}
 	routes := map[string]http.Handler{}
 	if disp != nil {
 		disp.Logger = log

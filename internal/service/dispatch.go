@@ -53,6 +53,9 @@ type Dispatcher struct {
 	// Link returns the action's page in sextant; nil for none.
 	Link func(actionID string) string
 	Now  func() time.Time
+	// Remediator opens the pull requests of approved remediations in
+	// ModeRemediate (remediate.go); nil for none.
+	Remediator *Remediator
 
 	// MaxAttempts before a delivery is dead (0: 8); Backoff is the base of
 	// the exponential backoff (0: 2s); Lease bounds one delivery attempt
@@ -164,6 +167,9 @@ func (d *Dispatcher) reconcileAction(ctx context.Context, id string, onlyStale b
 		}
 		return nil
 	}
+	if err := d.queueRemediation(ctx, rec); err != nil {
+		return err
+	}
 	decisions, err := d.Router.Route(rec)
 	if err != nil {
 		d.log().Warn("routing failed; the action is not sent anywhere", "action", id, "err", err)
@@ -259,8 +265,8 @@ func (d *Dispatcher) requestApproval(ctx context.Context, rec sextant.ActionReco
 }
 
 // Decide records an approver's decision on an approval and, when it lets
-// an action be ticketed, queues its deliveries. An approver cannot decide
-// on their own request.
+// an action be ticketed (or, in remediate mode, remediated), queues its
+// deliveries. An approver cannot decide on their own request.
 func (d *Dispatcher) Decide(ctx context.Context, id string, status sextant.ApprovalStatus, actor, comment string) (sextant.Approval, error) {
 	a, err := d.Store.Approval(ctx, id)
 	if err != nil {
@@ -377,6 +383,10 @@ func (d *Dispatcher) outcome(dest string, failed bool) {
 
 // deliverOne brings one destination in step with one action.
 func (d *Dispatcher) deliverOne(ctx context.Context, del sextant.Delivery, claimedAt time.Time) {
+	if del.Destination == RemediateDestination && d.Remediator != nil {
+		d.deliverRemediation(ctx, del, claimedAt)
+		return
+	}
 	dest, ok := d.Destinations[del.Destination]
 	if !ok {
 		d.fail(ctx, del, sextant.Errorf(sextant.EINVALID, "destination %q is no longer configured", del.Destination))

@@ -1,8 +1,10 @@
 // Package githubtest is an in-memory fake of the parts of the GitHub REST
 // API that sextant uses, for tests: issues (create, get, update, list with
 // labels/state filters and Link pagination), issue and pull-request
-// comments (list with pagination, create, update) and check runs (create,
-// update with accumulating annotations).
+// comments (list with pagination, create, update), check runs (create,
+// update with accumulating annotations), and what a fix pull request
+// needs: repository files on branches (contents get and put), branch refs
+// (get, create) and pull requests (list by head, create).
 //
 // It answers as GitHub does (201 on create, {"message",
 // "documentation_url", "errors"} on failure, 401 "Bad credentials", 422
@@ -16,9 +18,13 @@
 package githubtest
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -121,6 +127,12 @@ type Server struct {
 	comments []*Comment
 	runs     []*CheckRun
 	nextID   int64
+	// commits holds each commit's files by path; branches each branch's
+	// head commit; pulls the head and base of the pull requests made
+	// through the API, by number.
+	commits  map[string]map[string]string
+	branches map[string]string
+	pulls    map[int]*pullRefs
 	fails    []failure
 	requests []Request
 }
@@ -138,7 +150,8 @@ func New(t testing.TB, cfg Config) *Server {
 	if cfg.User == "" {
 		cfg.User = "sextant-bot"
 	}
-	s := &Server{t: t, cfg: cfg, mux: http.NewServeMux(), nextID: 1987654320}
+	s := &Server{t: t, cfg: cfg, mux: http.NewServeMux(), nextID: 1987654320,
+		commits: map[string]map[string]string{}, branches: map[string]string{}, pulls: map[int]*pullRefs{}}
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.listIssues)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.createIssue)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
@@ -148,6 +161,12 @@ func New(t testing.TB, cfg Config) *Server {
 	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.updateComment)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/check-runs", s.createCheckRun)
 	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/check-runs/{id}", s.updateCheckRun)
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
+	s.mux.HandleFunc("PUT /repos/{owner}/{repo}/contents/{path...}", s.putContents)
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/git/refs", s.createRef)
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.listPulls)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.createPull)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -355,7 +374,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header")
 		return
 	}
-	if len(body) > 0 || r.Method == http.MethodPost || r.Method == http.MethodPatch {
+	if len(body) > 0 || r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			s.t.Errorf("githubtest: %s: Content-Type %q, want application/json", where, ct)
 		}
@@ -873,4 +892,402 @@ func (s *Server) updateCheckRun(w http.ResponseWriter, r *http.Request) {
 	run := s.runs[id-1]
 	s.applyRun(run, b)
 	s.reply(w, http.StatusOK, s.runJSON(run))
+}
+
+// Pull is a pull request as the fake holds it. Head and Base are empty for
+// one added with AddPullRequest.
+type Pull struct {
+	Number int
+	Title  string
+	Body   string
+	Head   string
+	Base   string
+	State  string // open or closed
+}
+
+type pullRefs struct {
+	head, base string
+}
+
+// DefaultBranch is the branch the contents API reads when no ref is given.
+const DefaultBranch = "main"
+
+// AddFile commits content at path on branch, creating the branch (with
+// no other file) if it does not exist.
+func (s *Server) AddFile(branch, path, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commit(branch, path, content)
+}
+
+// File returns the content of path on branch.
+func (s *Server) File(branch, path string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head, ok := s.branches[branch]
+	if !ok {
+		return "", false
+	}
+	c, ok := s.commits[head][path]
+	return c, ok
+}
+
+// Branches returns the branches and their head commits.
+func (s *Server) Branches() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.branches))
+	for b, sha := range s.branches {
+		out[b] = sha
+	}
+	return out
+}
+
+// Pulls returns copies of every pull request, by number.
+func (s *Server) Pulls() []Pull {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Pull
+	for _, i := range s.issues {
+		if i.PullRequest {
+			out = append(out, s.pull(i))
+		}
+	}
+	return out
+}
+
+func (s *Server) pull(i *Issue) Pull {
+	p := Pull{Number: i.Number, Title: i.Title, Body: i.Body, State: i.State}
+	if r := s.pulls[i.Number]; r != nil {
+		p.Head, p.Base = r.head, r.base
+	}
+	return p
+}
+
+// commit makes a commit on branch that sets path to content, and returns
+// its SHA.
+func (s *Server) commit(branch, path, content string) string {
+	files := map[string]string{}
+	for p, c := range s.commits[s.branches[branch]] {
+		files[p] = c
+	}
+	files[path] = content
+	sum := sha1.Sum([]byte(fmt.Sprintf("commit %d %s %s", len(s.commits), branch, path)))
+	sha := hex.EncodeToString(sum[:])
+	s.commits[sha] = files
+	s.branches[branch] = sha
+	return sha
+}
+
+// blobSHA is git's object ID of a blob with content.
+func blobSHA(content string) string {
+	sum := sha1.Sum([]byte(fmt.Sprintf("blob %d\x00%s", len(content), content)))
+	return hex.EncodeToString(sum[:])
+}
+
+// base64Lines encodes as the contents API does: base64 in lines of 60
+// characters, each ending in a newline.
+func base64Lines(content string) string {
+	enc := base64.StdEncoding.EncodeToString([]byte(content))
+	var b strings.Builder
+	for len(enc) > 60 {
+		b.WriteString(enc[:60] + "\n")
+		enc = enc[60:]
+	}
+	b.WriteString(enc + "\n")
+	return b.String()
+}
+
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	path := r.PathValue("path")
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		ref = DefaultBranch
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head, ok := s.branches[ref]
+	if !ok {
+		s.fail(w, http.StatusNotFound, "No commit found for the ref "+ref)
+		return
+	}
+	files := s.commits[head]
+	content, ok := files[path]
+	if !ok {
+		// A directory lists its entries.
+		var entries []map[string]any
+		for p := range files {
+			if rest, ok := strings.CutPrefix(p, path+"/"); ok {
+				name, _, _ := strings.Cut(rest, "/")
+				entries = append(entries, map[string]any{"type": "dir", "name": name, "path": path + "/" + name})
+			}
+		}
+		if len(entries) == 0 {
+			s.fail(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		s.reply(w, http.StatusOK, entries)
+		return
+	}
+	name := path[strings.LastIndex(path, "/")+1:]
+	s.reply(w, http.StatusOK, map[string]any{
+		"type":     "file",
+		"encoding": "base64",
+		"size":     len(content),
+		"name":     name,
+		"path":     path,
+		"content":  base64Lines(content),
+		"sha":      blobSHA(content),
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/blob/%s/%s", s.cfg.Owner, s.cfg.Repo, ref, path),
+	})
+}
+
+type putBody struct {
+	Message *string `json:"message"`
+	Content *string `json:"content"`
+	SHA     *string `json:"sha"`
+	Branch  *string `json:"branch"`
+}
+
+func (s *Server) putContents(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	path := r.PathValue("path")
+	var b putBody
+	if !s.decode(w, r, &b) {
+		return
+	}
+	switch {
+	case b.Message == nil || strings.TrimSpace(*b.Message) == "":
+		s.invalid(w, "Commit", "message", "missing_field")
+		return
+	case b.Content == nil:
+		s.invalid(w, "Commit", "content", "missing_field")
+		return
+	case b.Branch == nil || *b.Branch == "":
+		// GitHub would commit to the default branch: never what a fix
+		// pull request wants.
+		s.t.Errorf("githubtest: PUT contents/%s without a branch: GitHub would commit to the default branch", path)
+		s.invalid(w, "Commit", "branch", "missing_field")
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(*b.Content)
+	if err != nil {
+		s.t.Errorf("githubtest: PUT contents/%s: content is not base64: %v", path, err)
+		s.invalid(w, "Commit", "content", "invalid")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head, ok := s.branches[*b.Branch]
+	if !ok {
+		s.fail(w, http.StatusNotFound, "Branch "+*b.Branch+" not found")
+		return
+	}
+	old, exists := s.commits[head][path]
+	status := http.StatusCreated
+	if exists {
+		if b.SHA == nil || *b.SHA == "" {
+			s.reply(w, http.StatusUnprocessableEntity, map[string]string{"message": "Invalid request.\n\n\"sha\" wasn't supplied.", "documentation_url": "https://docs.github.com/rest/repos/contents#create-or-update-file-contents"})
+			return
+		}
+		if *b.SHA != blobSHA(old) {
+			s.fail(w, http.StatusConflict, fmt.Sprintf("%s does not match %s", path, *b.SHA))
+			return
+		}
+		status = http.StatusOK
+	}
+	sha := s.commit(*b.Branch, path, string(raw))
+	s.reply(w, status, map[string]any{
+		"content": map[string]any{"name": path[strings.LastIndex(path, "/")+1:], "path": path, "sha": blobSHA(string(raw))},
+		"commit":  map[string]any{"sha": sha, "message": *b.Message},
+	})
+}
+
+func (s *Server) refJSON(branch, sha string) map[string]any {
+	return map[string]any{
+		"ref":     "refs/heads/" + branch,
+		"node_id": "REF_" + sha[:12],
+		"url":     fmt.Sprintf("%s/repos/%s/%s/git/refs/heads/%s", s.srv.URL, s.cfg.Owner, s.cfg.Repo, branch),
+		"object":  map[string]any{"sha": sha, "type": "commit"},
+	}
+}
+
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	branch, ok := strings.CutPrefix(r.PathValue("ref"), "heads/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sha, found := s.branches[branch]
+	if !ok || !found {
+		s.fail(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	s.reply(w, http.StatusOK, s.refJSON(branch, sha))
+}
+
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	var b struct {
+		Ref *string `json:"ref"`
+		SHA *string `json:"sha"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if b.Ref == nil || b.SHA == nil {
+		s.invalid(w, "Reference", "ref", "missing_field")
+		return
+	}
+	branch, ok := strings.CutPrefix(*b.Ref, "refs/heads/")
+	if !ok || branch == "" {
+		s.t.Errorf("githubtest: create ref %q: want refs/heads/NAME", *b.Ref)
+		s.reply(w, http.StatusUnprocessableEntity, map[string]string{"message": "Reference name must start with 'refs/' and have at least two slashes.", "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.commits[*b.SHA]; !ok {
+		s.reply(w, http.StatusUnprocessableEntity, map[string]string{"message": "Object does not exist", "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+		return
+	}
+	if _, ok := s.branches[branch]; ok {
+		s.reply(w, http.StatusUnprocessableEntity, map[string]string{"message": "Reference already exists", "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+		return
+	}
+	s.branches[branch] = *b.SHA
+	s.reply(w, http.StatusCreated, s.refJSON(branch, *b.SHA))
+}
+
+func (s *Server) pullJSON(i *Issue) map[string]any {
+	p := s.pull(i)
+	m := s.issueJSON(i)
+	delete(m, "pull_request")
+	delete(m, "state_reason")
+	m["head"] = map[string]any{"ref": p.Head, "label": s.cfg.Owner + ":" + p.Head, "sha": s.branches[p.Head]}
+	m["base"] = map[string]any{"ref": p.Base, "label": s.cfg.Owner + ":" + p.Base, "sha": s.branches[p.Base]}
+	m["draft"] = false
+	m["merged_at"] = nil
+	return m
+}
+
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	head := q.Get("head")
+	if head != "" && !strings.Contains(head, ":") {
+		// GitHub ignores such a filter and lists every pull request.
+		s.t.Errorf("githubtest: GET pulls?head=%s: GitHub wants user:ref-name, and ignores the filter otherwise", head)
+		head = ""
+	}
+	owner, branch, _ := strings.Cut(head, ":")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for k := len(s.issues) - 1; k >= 0; k-- {
+		i := s.issues[k]
+		if !i.PullRequest || (state != "all" && i.State != state) {
+			continue
+		}
+		if head != "" && (owner != s.cfg.Owner || s.pull(i).Head != branch) {
+			continue
+		}
+		if base := q.Get("base"); base != "" && s.pull(i).Base != base {
+			continue
+		}
+		out = append(out, s.pullJSON(i))
+	}
+	out = page(s, w, r, out)
+	if out == nil {
+		out = []map[string]any{}
+	}
+	s.reply(w, http.StatusOK, out)
+}
+
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
+	if !s.repo(w, r) {
+		return
+	}
+	var b struct {
+		Title *string `json:"title"`
+		Head  *string `json:"head"`
+		Base  *string `json:"base"`
+		Body  *string `json:"body"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	switch {
+	case b.Title == nil || strings.TrimSpace(*b.Title) == "":
+		s.invalid(w, "PullRequest", "title", "missing_field")
+		return
+	case b.Head == nil || *b.Head == "":
+		s.invalid(w, "PullRequest", "head", "missing_field")
+		return
+	case b.Base == nil || *b.Base == "":
+		s.invalid(w, "PullRequest", "base", "missing_field")
+		return
+	case len([]rune(*b.Title)) > 256:
+		s.invalid(w, "PullRequest", "title", "invalid")
+		return
+	case b.Body != nil && len([]rune(*b.Body)) > 65536:
+		s.invalid(w, "PullRequest", "body", "custom")
+		return
+	}
+	head := *b.Head
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		if owner != s.cfg.Owner {
+			s.invalid(w, "PullRequest", "head", "invalid")
+			return
+		}
+		head = branch
+	}
+	base := *b.Base
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	headSHA, okHead := s.branches[head]
+	baseSHA, okBase := s.branches[base]
+	switch {
+	case !okHead:
+		s.invalid(w, "PullRequest", "head", "invalid")
+		return
+	case !okBase:
+		s.invalid(w, "PullRequest", "base", "invalid")
+		return
+	case maps.Equal(s.commits[headSHA], s.commits[baseSHA]):
+		s.reply(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
+			"errors":            []map[string]string{{"resource": "PullRequest", "code": "custom", "message": "No commits between " + base + " and " + head}},
+			"documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"})
+		return
+	}
+	for _, i := range s.issues {
+		if p := s.pull(i); i.PullRequest && i.State == "open" && p.Head == head && p.Base == base {
+			s.reply(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
+				"errors":            []map[string]string{{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for " + s.cfg.Owner + ":" + head + "."}},
+				"documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"})
+			return
+		}
+	}
+	i := &Issue{Title: *b.Title, State: "open", PullRequest: true}
+	if b.Body != nil {
+		i.Body = *b.Body
+	}
+	s.addIssue(i)
+	s.pulls[i.Number] = &pullRefs{head: head, base: base}
+	w.Header().Set("Location", fmt.Sprintf("%s/repos/%s/%s/pulls/%d", s.srv.URL, s.cfg.Owner, s.cfg.Repo, i.Number))
+	s.reply(w, http.StatusCreated, s.pullJSON(i))
 }
