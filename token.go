@@ -119,7 +119,9 @@ type TokenStore interface {
 	// stored before is ECONFLICT.
 	CreateToken(ctx context.Context, tok Token, hash string) (Token, error)
 	// TokenByHash returns the token stored under hash and records now as
-	// its LastUsedAt. An unknown hash is ENOTFOUND; a revoked or expired
+	// its LastUsedAt, unless the recorded use is less than
+	// TokenUseGranularity older (so that a busy token does not cost a write
+	// on every request). An unknown hash is ENOTFOUND; a revoked or expired
 	// (at now) token is EUNAUTHORIZED, with a message that says which, and
 	// is returned beside the error, unchanged, so that the caller can
 	// audit who was refused.
@@ -160,6 +162,16 @@ func validTokenHash(hash string) bool {
 		}
 	}
 	return true
+}
+
+// TokenUseGranularity is how precisely TokenStore records a token's last
+// use.
+const TokenUseGranularity = time.Minute
+
+// TokenUseStale reports whether a token last used at last should have its
+// use at now recorded.
+func TokenUseStale(last, now time.Time) bool {
+	return last.IsZero() || now.Sub(last) >= TokenUseGranularity || now.Before(last)
 }
 
 // CheckTokenUse returns the EUNAUTHORIZED error of TokenStore.TokenByHash

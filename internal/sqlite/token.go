@@ -77,12 +77,26 @@ func (db *DB) CreateToken(ctx context.Context, tok sextant.Token, hash string) (
 
 // TokenByHash implements sextant.TokenStore.
 func (db *DB) TokenByHash(ctx context.Context, hash string, now time.Time) (sextant.Token, error) {
+	// Most requests read only: the use is recorded at most once a minute.
+	tok, err := scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return sextant.Token{}, sextant.Errorf(sextant.ENOTFOUND, "unknown token")
+	case err != nil:
+		return sextant.Token{}, fmt.Errorf("look up token: %w", err)
+	}
+	if err := sextant.CheckTokenUse(tok, now); err != nil {
+		return tok, err
+	}
+	if !sextant.TokenUseStale(tok.LastUsedAt, now) {
+		return tok, nil
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sextant.Token{}, fmt.Errorf("look up token: %w", err)
 	}
 	defer tx.Rollback()
-	tok, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	tok, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sextant.Token{}, sextant.Errorf(sextant.ENOTFOUND, "unknown token")
 	}

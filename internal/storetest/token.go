@@ -26,6 +26,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) sextant.TokenStore) {
 		{"DuplicateHash", testTokenDuplicate},
 		{"Invalid", testTokenInvalid},
 		{"ListingHidesSecrets", testTokenListing},
+		{"UseRecordedOncePerMinute", testTokenUseGranularity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,5 +233,27 @@ func testTokenListing(t *testing.T, s sextant.TokenStore) {
 				t.Errorf("Tokens listing exposes a secret or hash %q:\n%s", s, text)
 			}
 		}
+	}
+}
+
+// A busy token's use is recorded at most once per TokenUseGranularity.
+func testTokenUseGranularity(t *testing.T, s sextant.TokenStore) {
+	ctx := context.Background()
+	_, hash := newSecret(t)
+	createToken(t, s, sextant.Token{Name: "busy", Role: sextant.RoleViewer, CreatedBy: "alice", CreatedAt: t0}, hash)
+	for _, now := range []time.Time{at(1), at(1).Add(time.Second), at(1).Add(59 * time.Second)} {
+		got, err := s.TokenByHash(ctx, hash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.LastUsedAt.Equal(at(1)) {
+			t.Errorf("TokenByHash at %v: LastUsedAt = %v, want the first use %v", now, got.LastUsedAt, at(1))
+		}
+	}
+	if _, err := s.TokenByHash(ctx, hash, at(2)); err != nil {
+		t.Fatal(err)
+	}
+	if list := tokens(t, s); !list[0].LastUsedAt.Equal(at(2)) {
+		t.Errorf("after a use a minute later, LastUsedAt = %v, want %v", list[0].LastUsedAt, at(2))
 	}
 }
