@@ -81,39 +81,9 @@ func NewLog(store Appender) *Log {
 // valid UTF-8. Failures are *sextant.Error: EINVALID for bad arguments,
 // ECONFLICT when other writers kept taking the next Seq, or the store's error.
 func (l *Log) Append(ctx context.Context, actor, action, subject string, details any) (sextant.AuditEntry, error) {
-	if actor == "" || action == "" {
-		return sextant.AuditEntry{}, sextant.Errorf(sextant.EINVALID, "audit append: actor and action are required")
-	}
-	for _, s := range []string{actor, action, subject} {
-		if !utf8.ValidString(s) {
-			return sextant.AuditEntry{}, sextant.Errorf(sextant.EINVALID, "audit append: %q is not valid UTF-8", s)
-		}
-	}
-	raw, err := canonicalDetails(details)
+	build, err := l.Next(actor, action, subject, details)
 	if err != nil {
 		return sextant.AuditEntry{}, err
-	}
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
-	}
-
-	build := func(last *sextant.AuditEntry) sextant.AuditEntry {
-		e := sextant.AuditEntry{
-			Seq:      1,
-			Time:     now().UTC().Truncate(time.Microsecond),
-			Actor:    actor,
-			Action:   action,
-			Subject:  subject,
-			Details:  raw,
-			PrevHash: sextant.AuditGenesisHash,
-		}
-		if last != nil {
-			e.Seq = last.Seq + 1
-			e.PrevHash = last.Hash
-		}
-		e.Hash = e.ComputeHash()
-		return e
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -138,6 +108,48 @@ func (l *Log) Append(ctx context.Context, actor, action, subject string, details
 			return sextant.AuditEntry{}, fmt.Errorf("audit append: %w", err)
 		}
 	}
+}
+
+// Next checks an entry's arguments as Append does and returns the function
+// that makes the entry from the last one (nil for the first), for a store
+// that appends it within a transaction of its own (the intake of a payload
+// and its audit entry commit together).
+func (l *Log) Next(actor, action, subject string, details any) (func(last *sextant.AuditEntry) sextant.AuditEntry, error) {
+	if actor == "" || action == "" {
+		return nil, sextant.Errorf(sextant.EINVALID, "audit append: actor and action are required")
+	}
+	for _, s := range []string{actor, action, subject} {
+		if !utf8.ValidString(s) {
+			return nil, sextant.Errorf(sextant.EINVALID, "audit append: %q is not valid UTF-8", s)
+		}
+	}
+	raw, err := canonicalDetails(details)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+
+	build := func(last *sextant.AuditEntry) sextant.AuditEntry {
+		e := sextant.AuditEntry{
+			Seq:      1,
+			Time:     now().UTC().Truncate(time.Microsecond),
+			Actor:    actor,
+			Action:   action,
+			Subject:  subject,
+			Details:  raw,
+			PrevHash: sextant.AuditGenesisHash,
+		}
+		if last != nil {
+			e.Seq = last.Seq + 1
+			e.PrevHash = last.Hash
+		}
+		e.Hash = e.ComputeHash()
+		return e
+	}
+	return build, nil
 }
 
 // canonicalDetails turns Append's details argument into canonical JSON.

@@ -51,12 +51,21 @@ type Report struct {
 // fix or new intel gives new IDs where its scans changed. Bad
 // input is an EINVALID error that says where the payload went wrong.
 func Read(name string, r io.Reader, scanID string, opts Options) (Report, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	// Small payloads (webhook events) get small buffers: the sniff window
+	// is a megabyte, which most payloads never fill.
+	size := 1 << 20
+	if l, ok := r.(interface{ Len() int }); ok && l.Len()+512 < size {
+		size = l.Len() + 512
+	}
+	br := bufio.NewReaderSize(r, min(size, 64<<10))
 	dr, err := triage.Decompress(br)
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", name, err)
 	}
-	sr := bufio.NewReaderSize(dr, 1<<20)
+	if dr != io.Reader(br) {
+		size = 1 << 20 // compressed: the plain size is unknown
+	}
+	sr := bufio.NewReaderSize(dr, size)
 	format, err := triage.Sniff(sr)
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", name, err)

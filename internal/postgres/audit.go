@@ -98,32 +98,9 @@ func (db *DB) Append(ctx context.Context, e sextant.AuditEntry) error {
 func (db *DB) AppendNext(ctx context.Context, next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.AuditEntry, error) {
 	var out sextant.AuditEntry
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLock); err != nil {
-			return err
-		}
-		var last *sextant.AuditEntry
-		e, err := scanAuditEntry(tx.QueryRow(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
-		switch {
-		case err == nil:
-			last = &e
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		e = next(last)
-		if e.Seq < 1 || e.Time.Nanosecond()%1000 != 0 {
-			return sextant.Errorf(sextant.EINVALID, "append audit entry %d: bad seq or sub-microsecond time", e.Seq)
-		}
-		var details *string
-		if len(e.Details) > 0 {
-			s := string(e.Details)
-			details = &s
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			e.Seq, e.Time.UTC(), e.Actor, e.Action, e.Subject, details, e.PrevHash, e.Hash); err != nil {
-			return err
-		}
-		out = e
-		return nil
+		var err error
+		out, err = appendNextTx(ctx, tx, next)
+		return err
 	})
 	if err != nil {
 		if sextant.ErrorCode(err) == sextant.EINVALID {
@@ -132,6 +109,36 @@ func (db *DB) AppendNext(ctx context.Context, next func(last *sextant.AuditEntry
 		return sextant.AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
 	}
 	return out, nil
+}
+
+// appendNextTx takes the audit log's lock for the rest of tx, reads the last
+// entry and inserts the next one.
+func appendNextTx(ctx context.Context, tx pgx.Tx, next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.AuditEntry, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLock); err != nil {
+		return sextant.AuditEntry{}, err
+	}
+	var last *sextant.AuditEntry
+	e, err := scanAuditEntry(tx.QueryRow(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
+	switch {
+	case err == nil:
+		last = &e
+	case !errors.Is(err, pgx.ErrNoRows):
+		return sextant.AuditEntry{}, err
+	}
+	e = next(last)
+	if e.Seq < 1 || e.Time.Nanosecond()%1000 != 0 {
+		return sextant.AuditEntry{}, sextant.Errorf(sextant.EINVALID, "append audit entry %d: bad seq or sub-microsecond time", e.Seq)
+	}
+	var details *string
+	if len(e.Details) > 0 {
+		s := string(e.Details)
+		details = &s
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.Seq, e.Time.UTC(), e.Actor, e.Action, e.Subject, details, e.PrevHash, e.Hash); err != nil {
+		return sextant.AuditEntry{}, err
+	}
+	return e, nil
 }
 
 // Entries implements audit.Reader: every entry in Seq order, streamed from

@@ -37,12 +37,22 @@ func scanIngest(row pgx.Row) (sextant.Ingest, error) {
 
 // CreateIngest implements sextant.IngestStore.
 func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.Reader) (sextant.Ingest, error) {
+	ing, _, err := db.CreateIngestAudited(ctx, ing, payload, nil)
+	return ing, err
+}
+
+// CreateIngestAudited is CreateIngest that also appends the audit entry next
+// builds from the last one, in the same transaction: the intake and its
+// record commit together. next nil appends nothing.
+func (db *DB) CreateIngestAudited(ctx context.Context, ing sextant.Ingest, payload io.Reader,
+	next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.Ingest, sextant.AuditEntry, error) {
+	var entry sextant.AuditEntry
 	if err := sextant.CheckIngest(ing); err != nil {
-		return sextant.Ingest{}, err
+		return sextant.Ingest{}, entry, err
 	}
 	p, err := sqlstore.Compress(payload)
 	if err != nil {
-		return sextant.Ingest{}, err
+		return sextant.Ingest{}, entry, err
 	}
 	if ing.ID == "" {
 		ing.ID = sqlstore.NewID("ing_")
@@ -69,12 +79,19 @@ func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.R
 		if _, err := tx.Exec(ctx, `INSERT INTO ingest_payloads (ingest_id, data) VALUES ($1, $2)`, ing.ID, p.Data); err != nil {
 			return fmt.Errorf("create ingest: %w", err)
 		}
+		if next != nil {
+			// The audit lock is taken last, so that it is held for the
+			// shortest time.
+			if entry, err = appendNextTx(ctx, tx, next); err != nil {
+				return fmt.Errorf("create ingest: audit: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
-		return sextant.Ingest{}, err
+		return sextant.Ingest{}, entry, err
 	}
-	return ing, nil
+	return ing, entry, nil
 }
 
 // Ingest implements sextant.IngestStore.

@@ -13,11 +13,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/audit"
 	"github.com/sextant-dev/sextant/internal/intake"
 )
 
@@ -31,6 +33,13 @@ type Store interface {
 // Auditor appends to the audit trail; *audit.Log is one.
 type Auditor interface {
 	Append(ctx context.Context, actor, action, subject string, details any) (sextant.AuditEntry, error)
+}
+
+// ingestAuditor is a store that commits an ingest and its audit entry in
+// one transaction (both stores are).
+type ingestAuditor interface {
+	CreateIngestAudited(ctx context.Context, ing sextant.Ingest, payload io.Reader,
+		next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.Ingest, sextant.AuditEntry, error)
 }
 
 // Service is the server's core. Set its fields, then call Start-less
@@ -145,15 +154,34 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		})
 		return Receipt{}, err
 	}
-	// The receipt is audited before the commit, under the ID the ingest will
-	// have: a crash in between leaves an entry for a payload that was never
-	// acknowledged, never an acknowledged payload missing from the trail.
+	// The receipt is audited in the ingest's own transaction when the store
+	// can (both can); otherwise before the commit, under the ID the ingest
+	// will have, so that a crash in between leaves an entry for a payload
+	// never acknowledged, never an acknowledged payload missing from the
+	// trail.
 	id := newIngestID()
 	sum := sha256.Sum256(sub.Body)
-	s.audit(ctx, sub.Actor, "ingest.receive", id, map[string]any{
+	actor := sub.Actor
+	if actor == "" {
+		actor = sextant.SystemActor
+	}
+	details := map[string]any{
 		"source": sub.Source, "format": rep.Format, "size": len(sub.Body), "sha256": hex.EncodeToString(sum[:]), "findings": rep.Findings,
-	})
-	ing, err := s.Store.CreateIngest(ctx, sextant.Ingest{ID: id, Source: sub.Source, ContentType: sub.ContentType}, bytes.NewReader(sub.Body))
+	}
+	newIngest := sextant.Ingest{ID: id, Source: sub.Source, ContentType: sub.ContentType}
+	var ing sextant.Ingest
+	log, logOK := s.Audit.(*audit.Log)
+	atomic, atomicOK := s.Store.(ingestAuditor)
+	if logOK && atomicOK {
+		// One transaction: the payload, its job and its audit entry.
+		var build func(*sextant.AuditEntry) sextant.AuditEntry
+		if build, err = log.Next(actor, "ingest.receive", id, details); err == nil {
+			ing, _, err = atomic.CreateIngestAudited(ctx, newIngest, bytes.NewReader(sub.Body), build)
+		}
+	} else {
+		s.audit(ctx, actor, "ingest.receive", id, details)
+		ing, err = s.Store.CreateIngest(ctx, newIngest, bytes.NewReader(sub.Body))
+	}
 	if err != nil {
 		s.Metrics.intakeRefused(sextant.ErrorCode(err))
 		s.audit(ctx, sub.Actor, "ingest.store_fail", id, map[string]any{"error": sextant.ErrorMessage(err)})

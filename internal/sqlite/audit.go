@@ -84,6 +84,19 @@ func (db *DB) AppendNext(ctx context.Context, next func(last *sextant.AuditEntry
 		return sextant.AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
 	}
 	defer tx.Rollback()
+	e, err := appendNextTx(ctx, tx, next)
+	if err != nil {
+		return sextant.AuditEntry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return sextant.AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
+	}
+	return e, nil
+}
+
+// appendNextTx reads the last entry and inserts the next one in tx, a write
+// transaction.
+func appendNextTx(ctx context.Context, tx *sql.Tx, next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.AuditEntry, error) {
 	var last *sextant.AuditEntry
 	e, err := scanAuditEntry(tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
 	switch {
@@ -102,9 +115,6 @@ func (db *DB) AppendNext(ctx context.Context, next func(last *sextant.AuditEntry
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, micros(e.Time), e.Actor, e.Action, e.Subject, details, e.PrevHash, e.Hash); err != nil {
-		return sextant.AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return sextant.AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
 	}
 	return e, nil

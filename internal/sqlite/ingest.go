@@ -37,12 +37,22 @@ func scanIngest(row interface{ Scan(...any) error }) (sextant.Ingest, error) {
 
 // CreateIngest implements sextant.IngestStore.
 func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.Reader) (sextant.Ingest, error) {
+	ing, _, err := db.CreateIngestAudited(ctx, ing, payload, nil)
+	return ing, err
+}
+
+// CreateIngestAudited is CreateIngest that also appends the audit entry next
+// builds from the last one, in the same transaction: the intake and its
+// record commit together, in one write. next nil appends nothing.
+func (db *DB) CreateIngestAudited(ctx context.Context, ing sextant.Ingest, payload io.Reader,
+	next func(last *sextant.AuditEntry) sextant.AuditEntry) (sextant.Ingest, sextant.AuditEntry, error) {
+	var entry sextant.AuditEntry
 	if err := sextant.CheckIngest(ing); err != nil {
-		return sextant.Ingest{}, err
+		return sextant.Ingest{}, entry, err
 	}
 	p, err := sqlstore.Compress(payload)
 	if err != nil {
-		return sextant.Ingest{}, err
+		return sextant.Ingest{}, entry, err
 	}
 	if ing.ID == "" {
 		ing.ID = sqlstore.NewID("ing_")
@@ -57,7 +67,7 @@ func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.R
 
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+		return sextant.Ingest{}, entry, fmt.Errorf("create ingest: %w", err)
 	}
 	defer tx.Rollback()
 	// DO NOTHING on the ID, so that a duplicate is an ECONFLICT without
@@ -66,18 +76,23 @@ func (db *DB) CreateIngest(ctx context.Context, ing sextant.Ingest, payload io.R
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		ing.ID, ing.Source, ing.ContentType, ing.Size, ing.SHA256, micros(ing.ReceivedAt), string(ing.Status))
 	if err != nil {
-		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+		return sextant.Ingest{}, entry, fmt.Errorf("create ingest: %w", err)
 	}
 	if n, err := r.RowsAffected(); err != nil || n == 0 {
-		return sextant.Ingest{}, sextant.Errorf(sextant.ECONFLICT, "ingest %q already exists", ing.ID)
+		return sextant.Ingest{}, entry, sextant.Errorf(sextant.ECONFLICT, "ingest %q already exists", ing.ID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_payloads (ingest_id, data) VALUES (?, ?)`, ing.ID, p.Data); err != nil {
-		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+		return sextant.Ingest{}, entry, fmt.Errorf("create ingest: %w", err)
+	}
+	if next != nil {
+		if entry, err = appendNextTx(ctx, tx, next); err != nil {
+			return sextant.Ingest{}, entry, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return sextant.Ingest{}, fmt.Errorf("create ingest: %w", err)
+		return sextant.Ingest{}, entry, fmt.Errorf("create ingest: %w", err)
 	}
-	return ing, nil
+	return ing, entry, nil
 }
 
 // Ingest implements sextant.IngestStore.
