@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/explain"
+	"github.com/sextant-dev/sextant/internal/llm"
+	"github.com/sextant-dev/sextant/internal/prompt"
 	"github.com/sextant-dev/sextant/internal/redact"
 	"github.com/sextant-dev/sextant/internal/render"
 	"github.com/sextant-dev/sextant/internal/triage"
@@ -16,20 +19,38 @@ import (
 // rebuild may resolve thousands of findings.
 const maxExplainFindings = 200
 
-// newExplainer returns the explainer triage --explain uses. There is no
-// language-model provider yet, so it is the offline one: templates over
-// the facts, and nothing leaves the machine. Redaction is configured all
-// the same, so that explanations record what would be withheld.
-func (m *Main) newExplainer() *explain.Explainer {
-	return &explain.Explainer{
+// newExplainer returns the explainer triage --explain uses, with the
+// provider SEXTANT_LLM configures (llm.go) within its limits; lim is nil
+// for the offline templates, the default, with which nothing leaves the
+// machine. Redaction is configured either way, so that explanations
+// record what is withheld.
+func (m *Main) newExplainer() (e *explain.Explainer, lim *llm.Limited, err error) {
+	e = &explain.Explainer{
 		InternalDomains: redact.ParseList(m.Getenv("SEXTANT_INTERNAL_DOMAINS")),
 		RegistryHosts:   redact.ParseList(m.Getenv("SEXTANT_REGISTRY_HOSTS")),
 	}
+	c, err := m.llmConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.provider == llmOffline {
+		return e, nil, nil
+	}
+	if e.Prompts, err = prompt.Load(m.Getenv("SEXTANT_PROMPTS_DIR")); err != nil {
+		return nil, nil, err
+	}
+	if lim, err = c.newModel(); err != nil {
+		return nil, nil, err
+	}
+	e.Model, e.Provider = lim, c.provider
+	return e, lim, nil
 }
 
 // explanations explains the actions the output shows (respecting --top
-// and --min-priority), by action ID.
-func (m *Main) explanations(ctx context.Context, res *triage.Result, o render.Options) (map[string]*explain.Explanation, error) {
+// and --min-priority), by action ID, with e. With a model, up to
+// workers actions are explained at once (the model's concurrency limit
+// holds whatever this number); the first failure stops the rest.
+func (m *Main) explanations(ctx context.Context, e *explain.Explainer, workers int, res *triage.Result, o render.Options) (map[string]*explain.Explanation, error) {
 	shown := render.Shown(res, o)
 	if len(shown) == 0 {
 		return nil, nil
@@ -38,15 +59,56 @@ func (m *Main) explanations(ctx context.Context, res *triage.Result, o render.Op
 	if err != nil {
 		return nil, err
 	}
-	e := m.newExplainer()
-	out := make(map[string]*explain.Explanation, len(shown))
-	for _, i := range shown {
-		a := res.Explain(i)
-		x, err := e.Explain(ctx, a, findings[a.ID])
-		if err != nil {
-			return nil, err
+	if e.Model == nil || workers < 1 {
+		workers = 1
+	}
+	// The actions are gathered here, in order; only the explaining, which
+	// waits on the model, runs in parallel.
+	actions := make([]sextant.Action, len(shown))
+	for j, i := range shown {
+		actions[j] = res.Explain(i)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		out   = make(map[string]*explain.Explanation, len(shown))
+		first error
+		next  = make(chan int)
+		wg    sync.WaitGroup
+	)
+	for range min(workers, len(shown)) {
+		// Each worker ends when next is closed: every action handed
+		// out, or a failure.
+		wg.Go(func() {
+			for j := range next {
+				a := actions[j]
+				x, err := e.Explain(ctx, a, findings[a.ID])
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				if err == nil {
+					out[a.ID] = &x
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for j := range actions {
+		if ctx.Err() != nil {
+			break
 		}
-		out[a.ID] = &x
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

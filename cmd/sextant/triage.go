@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,8 +16,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/fix"
 	"github.com/sextant-dev/sextant/internal/intake"
+	"github.com/sextant-dev/sextant/internal/llm"
 	"github.com/sextant-dev/sextant/internal/render"
 	"github.com/sextant-dev/sextant/internal/risk"
 	"github.com/sextant-dev/sextant/internal/triage"
@@ -95,7 +98,7 @@ missing file); 3 the --fail-on gate tripped.`,
 	fl.StringSliceVar(&f.k8sPaths, "k8s", nil, "Kubernetes manifests (files or directories) that run the images: exposure, privilege, replicas, environment and owner feed the score")
 	fl.StringVar(&f.cluster.kubeconfig, "kubeconfig", "", "take workload context from a live cluster (read-only)")
 	fl.StringVar(&f.cluster.context, "kube-context", "", "kubeconfig context for --kubeconfig (default: the current one)")
-	fl.BoolVar(&f.explain, "explain", false, "explain each shown action: its risk, why its priority, what to do, how to verify (offline, nothing leaves the machine; see docs/ai.md)")
+	fl.BoolVar(&f.explain, "explain", false, "explain each shown action: its risk, why its priority, what to do, how to verify (offline unless SEXTANT_LLM names a provider; see docs/ai.md)")
 	return cmd
 }
 
@@ -137,6 +140,18 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 	}
 	if configFile != "" {
 		if weights, err = risk.LoadWeights(configFile); err != nil {
+			return err
+		}
+	}
+
+	// The explainer's configuration is checked before any report is read:
+	// a misnamed provider or a missing key fails at once.
+	var (
+		explainer *explain.Explainer
+		model     *llm.Limited
+	)
+	if f.explain && !f.quiet && f.output != "sarif" {
+		if explainer, model, err = m.newExplainer(); err != nil {
 			return err
 		}
 	}
@@ -236,8 +251,17 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 	if f.explain && !f.quiet {
 		if f.output == "sarif" {
 			warnf("--explain has no effect on SARIF output")
-		} else if ropts.Explanations, err = m.explanations(cmd.Context(), res, ropts); err != nil {
-			return err
+		} else {
+			workers := 1
+			if model != nil {
+				workers = cmp.Or(model.Limits().MaxConcurrency, defaultLLMConcurrency)
+			}
+			if ropts.Explanations, err = m.explanations(cmd.Context(), explainer, workers, res, ropts); err != nil {
+				return err
+			}
+		}
+		if model != nil {
+			fmt.Fprintf(stderr, "sextant: explain: %s %s: %s\n", explainer.Provider, model.Limits().Model, model.Stats())
 		}
 	}
 	if !f.quiet {
