@@ -125,6 +125,7 @@ Start with:
 	root.AddCommand(m.tokenCommand())
 	root.AddCommand(m.serveCommand(), m.replayCommand())
 	root.AddCommand(m.ciCommand(), m.approvalsCommand(), m.sinksCommand())
+	root.AddCommand(m.investigateCommand())
 	return root
 }
 

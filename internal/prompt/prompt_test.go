@@ -92,6 +92,9 @@ func TestOverrideDir(t *testing.T) {
 	}
 	var got []string
 	for _, p := range r.List() {
+		if p.ID != "action-summary" {
+			continue // the other embedded prompts are not overridden here
+		}
 		got = append(got, p.Ref()+" "+p.Description)
 	}
 	want := []string{"action-summary@1 replaced", "action-summary@2 second version"}

@@ -242,3 +242,15 @@ func BenchmarkRedactDense(b *testing.B) {
 		r.Redact(text)
 	}
 }
+
+// Falco writes connections as src->dst: the destination is an address.
+func TestArrowIsNotAVersionConstraint(t *testing.T) {
+	r := New(nil, nil)
+	out, _ := r.Redact("connection=10.0.0.5:44312->203.0.113.50:4444 pkg>=1.2.3.4")
+	if strings.Contains(out, "203.0.113.50") {
+		t.Errorf("Redact left the destination of -> in clear: %q", out)
+	}
+	if !strings.Contains(out, ">=1.2.3.4") {
+		t.Errorf("Redact took a version constraint for an address: %q", out)
+	}
+}

@@ -530,6 +530,10 @@ func versionContext(text string, s, e int) bool {
 		// is a version.
 		before := lastField(text[:j])
 		return !strings.Contains(before, ":") && !strings.Contains(before, "//") && !strings.Contains(markers, ":")
+	case strings.HasPrefix(markers, ">") && j > 0 && text[j-1] == '-':
+		// src->dst (Falco's connection tuples) names an address, not a
+		// version constraint.
+		return false
 	case strings.ContainsAny(markers, "<>~^!") || strings.Contains(markers, "=="):
 		return true
 	}
