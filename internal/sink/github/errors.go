@@ -3,8 +3,8 @@ package github
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sextant-dev/sextant/internal/sink/sinkhttp"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,10 +13,6 @@ import (
 
 // maxErrorText bounds the text of GitHub's quoted in an error.
 const maxErrorText = 300
-
-// maxWait bounds a wait GitHub asks for, against a clock far off or a
-// header gone wrong.
-const maxWait = 24 * time.Hour
 
 // secondaryWait is how long to wait after a secondary rate limit that says
 // nothing else, as GitHub's documentation asks.
@@ -51,8 +47,8 @@ func statusError(status int, h http.Header, body []byte, now time.Time) *sextant
 	switch {
 	case limited:
 		e.Code = sextant.ERATELIMITED
-		if e.RetryAfter = retryAfter(h, now); e.RetryAfter == 0 {
-			if e.RetryAfter = resetAfter(h, now); e.RetryAfter == 0 {
+		if e.RetryAfter = sinkhttp.RetryAfter(h, now); e.RetryAfter == 0 {
+			if e.RetryAfter = sinkhttp.ResetAfter(h, "X-RateLimit-Reset", now); e.RetryAfter == 0 {
 				e.RetryAfter = secondaryWait
 			}
 		}
@@ -64,7 +60,7 @@ func statusError(status int, h http.Header, body []byte, now time.Time) *sextant
 		e.Code = sextant.ECONFLICT
 	case status == http.StatusRequestTimeout || status >= 500:
 		e.Code = sextant.EUNAVAILABLE
-		e.RetryAfter = retryAfter(h, now)
+		e.RetryAfter = sinkhttp.RetryAfter(h, now)
 	default:
 		e.Code = sextant.EINVALID
 	}
@@ -100,8 +96,8 @@ func decodeError(body []byte) apiError {
 		raw.Message, raw.DocumentationURL = m.Message, m.DocumentationURL
 	}
 	ae := apiError{
-		Message:          truncate(oneLine(jsonText(raw.Message)), maxErrorText, "…"),
-		DocumentationURL: truncate(oneLine(jsonText(raw.DocumentationURL)), maxErrorText, "…"),
+		Message:          truncate(oneLine(sinkhttp.JSONText(raw.Message)), maxErrorText, "…"),
+		DocumentationURL: truncate(oneLine(sinkhttp.JSONText(raw.DocumentationURL)), maxErrorText, "…"),
 	}
 	for i, e := range raw.Errors {
 		if i == 5 {
@@ -118,10 +114,10 @@ func decodeError(body []byte) apiError {
 		switch {
 		case json.Unmarshal(e, &s) == nil:
 		case json.Unmarshal(e, &obj) == nil:
-			s = jsonText(obj.Message)
+			s = sinkhttp.JSONText(obj.Message)
 			if s == "" {
-				where := strings.Trim(jsonText(obj.Resource)+"."+jsonText(obj.Field), ".")
-				s = strings.TrimSpace(where + " " + jsonText(obj.Code))
+				where := strings.Trim(sinkhttp.JSONText(obj.Resource)+"."+sinkhttp.JSONText(obj.Field), ".")
+				s = strings.TrimSpace(where + " " + sinkhttp.JSONText(obj.Code))
 			}
 		}
 		if s = truncate(oneLine(s), 100, "…"); s != "" {
@@ -129,51 +125,4 @@ func decodeError(body []byte) apiError {
 		}
 	}
 	return ae
-}
-
-// jsonText is a JSON string's value; any other JSON value gives "".
-func jsonText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	return s
-}
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return wait(time.Duration(min(n, int64(maxWait/time.Second))) * time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return wait(t.Sub(now))
-	}
-	return 0
-}
-
-// resetAfter reads X-RateLimit-Reset (Unix seconds) as a wait from now.
-func resetAfter(h http.Header, now time.Time) time.Duration {
-	n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64)
-	if err != nil || n <= 0 || n > now.Unix()+int64(maxWait/time.Second) {
-		return 0
-	}
-	return wait(time.Unix(n, 0).Sub(now))
-}
-
-// wait rounds d up to whole seconds, at least one, at most maxWait.
-func wait(d time.Duration) time.Duration {
-	if d < time.Second {
-		return time.Second
-	}
-	if d > maxWait {
-		return maxWait
-	}
-	return (d + time.Second - 1).Truncate(time.Second)
 }
