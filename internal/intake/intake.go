@@ -23,6 +23,10 @@ type Options struct {
 	Triage triage.Options
 	// MaxFindings bounds the findings of one payload; 0 means no bound.
 	MaxFindings int
+	// CountOnly parses and counts without grouping or scoring: the check
+	// that a payload is readable before it is acknowledged. Scans is then
+	// empty.
+	CountOnly bool
 }
 
 // Scan is one scan of one artifact by one scanner found in a payload,
@@ -90,6 +94,12 @@ func Read(name string, r io.Reader, scanID string, opts Options) (Report, error)
 		if opts.MaxFindings > 0 && rep.Findings > opts.MaxFindings {
 			return sextant.Errorf(sextant.EINVALID, "%s: more than %d findings in one payload", name, opts.MaxFindings)
 		}
+		if opts.CountOnly {
+			if f.Artifact.Key() == "" {
+				return sextant.Errorf(sextant.EINVALID, "%s: findings name no artifact", name)
+			}
+			return nil
+		}
 		k := [2]string{f.Artifact.Key(), f.Source.Scanner}
 		g := groups[k]
 		if g == nil {
@@ -103,6 +113,9 @@ func Read(name string, r io.Reader, scanID string, opts Options) (Report, error)
 		return Report{}, fmt.Errorf("%s: %w", name, err)
 	}
 	rep.Info = info
+	if opts.CountOnly {
+		return rep, nil
+	}
 	// Artifacts the report names but found nothing in are scans too: a
 	// clean complete rescan resolves what was found before.
 	for _, a := range info.Artifacts {

@@ -222,3 +222,26 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// CountOnly counts what a full read counts, and refuses what it refuses.
+func TestCountOnly(t *testing.T) {
+	path := fixtures.Dir(t, "trivy", "real", "trivy-image-juice-shop-v19.0.0-debian12-node-secrets.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Read("r", bytes.NewReader(data), "x", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted, err := Read("r", bytes.NewReader(data), "x", Options{CountOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.Findings != full.Findings || counted.Format != full.Format || len(counted.Scans) != 0 {
+		t.Errorf("CountOnly = %d findings (%s, %d scans), full read %d (%s)", counted.Findings, counted.Format, len(counted.Scans), full.Findings, full.Format)
+	}
+	if _, err := Read("r", strings.NewReader(`{"SchemaVersion": 2, "Results": [`), "x", Options{CountOnly: true}); sextant.ErrorCode(err) != sextant.EINVALID {
+		t.Errorf("CountOnly of a truncated report = %v, want EINVALID", err)
+	}
+}

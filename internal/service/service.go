@@ -146,7 +146,9 @@ type Receipt struct {
 // nothing is stored but an audit entry of the refusal.
 func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 	start := s.now()
-	rep, err := intake.Read("payload", bytes.NewReader(sub.Body), "check", s.intakeOptions())
+	check := s.intakeOptions()
+	check.CountOnly = true
+	rep, err := intake.Read("payload", bytes.NewReader(sub.Body), "check", check)
 	if err != nil {
 		s.Metrics.intakeRefused(sextant.ErrorCode(err))
 		s.audit(ctx, sub.Actor, "ingest.refuse", "", map[string]any{
