@@ -126,6 +126,7 @@ Start with:
 	root.AddCommand(m.serveCommand(), m.replayCommand())
 	root.AddCommand(m.ciCommand(), m.approvalsCommand(), m.sinksCommand())
 	root.AddCommand(m.investigateCommand())
+	root.AddCommand(m.exceptionCommand(), m.policyCommand(), m.evalCommand())
 	return root
 }
 
