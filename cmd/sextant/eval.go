@@ -19,6 +19,7 @@ import (
 	"github.com/sextant-dev/sextant/internal/exception"
 	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/policydraft"
+	"github.com/sextant-dev/sextant/internal/runtime"
 	"github.com/sextant-dev/sextant/internal/prompt"
 )
 
@@ -33,9 +34,10 @@ const (
 	suiteExceptions = "exceptions"
 	suitePolicies   = "policies"
 	suiteActions    = "actions"
+	suiteRuntime    = "runtime"
 )
 
-var evalSuites = []string{suiteExceptions, suitePolicies, suiteActions}
+var evalSuites = []string{suiteExceptions, suitePolicies, suiteActions, suiteRuntime}
 
 // evalReport is the output of `sextant eval -o json`.
 type evalReport struct {
@@ -145,7 +147,7 @@ accuracy below which that run fails.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&output, "output", "o", "text", "output format: text or json")
-	fl.StringSliceVar(&suites, "suite", nil, "suites to run: exceptions, policies, actions (default: all)")
+	fl.StringSliceVar(&suites, "suite", nil, "suites to run: exceptions, policies, actions, runtime (default: all)")
 	fl.Float64Var(&minAccuracy, "min-accuracy", 0, "with a model: fail when a suite's accuracy through it is below this percentage")
 	return cmd
 }
@@ -212,6 +214,18 @@ func runSuite(ctx context.Context, suite string, r *evalModel, e *explain.Explai
 		}
 		for _, c := range cases {
 			res, err := c.Run(ctx, p)
+			if err != nil {
+				return s, err
+			}
+			record(c.Name, res.Pass, res.Problems, res.Invented)
+		}
+	case suiteRuntime:
+		n := &runtime.Narrator{InternalDomains: e.InternalDomains, RegistryHosts: e.RegistryHosts}
+		if r != nil {
+			n.Model, n.Provider, n.Prompts = r.model, r.provider, r.prompts
+		}
+		for _, c := range runtime.EvalCases() {
+			res, err := c.Run(ctx, n)
 			if err != nil {
 				return s, err
 			}

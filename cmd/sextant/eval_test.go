@@ -69,8 +69,8 @@ func TestEvalWithModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Suites) != 6 {
-		t.Fatalf("%d suite runs, want 6", len(rep.Suites))
+	if len(rep.Suites) != 2*len(evalSuites) {
+		t.Fatalf("%d suite runs, want %d", len(rep.Suites), 2*len(evalSuites))
 	}
 	for _, s := range rep.Suites {
 		switch {
@@ -78,7 +78,7 @@ func TestEvalWithModel(t *testing.T) {
 			if s.Accuracy != 1 || s.Invented != 0 {
 				t.Errorf("offline %s: %+v", s.Suite, s)
 			}
-		case s.Suite == "exceptions":
+		case s.Suite == "exceptions" || s.Suite == "runtime":
 			// The verdicts are the code's: the narratives fall back.
 			if s.Accuracy != 1 || s.Invented == 0 {
 				t.Errorf("model exceptions: accuracy %.2f, invented %d", s.Accuracy, s.Invented)
@@ -142,7 +142,7 @@ func TestEvalWithOpenAI(t *testing.T) {
 		return llmtest.Good()
 	}
 	code, out, errs := runEnv(t, map[string]string{"SEXTANT_LLM": "openai", "SEXTANT_LLM_BASE_URL": srv.BaseURL, "OPENAI_API_KEY": llmtest.OpenAIKey},
-		"eval", "-o", "json")
+		"eval", "-o", "json", "--suite", "exceptions,policies,actions")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
