@@ -19,8 +19,8 @@ import (
 	"github.com/sextant-dev/sextant/internal/exception"
 	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/policydraft"
-	"github.com/sextant-dev/sextant/internal/runtime"
 	"github.com/sextant-dev/sextant/internal/prompt"
+	"github.com/sextant-dev/sextant/internal/runtime"
 )
 
 // evalActionsFS holds the labelled action cases: actions with the key
