@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sextant-dev/sextant"
+	"github.com/sextant-dev/sextant/internal/backend"
 	"github.com/sextant-dev/sextant/internal/explain"
 	"github.com/sextant-dev/sextant/internal/llm"
 	"github.com/sextant-dev/sextant/internal/prompt"
@@ -25,6 +31,13 @@ const maxExplainFindings = 200
 // machine. Redaction is configured either way, so that explanations
 // record what is withheld.
 func (m *Main) newExplainer() (e *explain.Explainer, lim *llm.Limited, err error) {
+	return m.explainerWith(nil)
+}
+
+// explainerWith is newExplainer with wrap, if set, put around the
+// provider inside its limits, so that it sees every call made to the
+// provider, each retry included.
+func (m *Main) explainerWith(wrap func(explain.Model) explain.Model) (e *explain.Explainer, lim *llm.Limited, err error) {
 	e = &explain.Explainer{
 		InternalDomains: redact.ParseList(m.Getenv("SEXTANT_INTERNAL_DOMAINS")),
 		RegistryHosts:   redact.ParseList(m.Getenv("SEXTANT_REGISTRY_HOSTS")),
@@ -39,11 +52,115 @@ func (m *Main) newExplainer() (e *explain.Explainer, lim *llm.Limited, err error
 	if e.Prompts, err = prompt.Load(m.Getenv("SEXTANT_PROMPTS_DIR")); err != nil {
 		return nil, nil, err
 	}
-	if lim, err = c.newModel(); err != nil {
+	if wrap == nil {
+		lim, err = c.newModel()
+	} else {
+		// The provider alone is a Limited that makes one attempt within
+		// no limits; the limits go around the wrapper.
+		bare := c
+		bare.limits = llm.Limits{Provider: c.provider, Model: c.model, MaxAttempts: 1}
+		var p *llm.Limited
+		if p, err = bare.newModel(); err == nil {
+			lim = llm.NewLimited(wrap(p), c.limits)
+		}
+	}
+	if err != nil {
 		return nil, nil, err
 	}
-	e.Model, e.Provider = lim, c.provider
+	e.Model, e.Provider, e.ModelName = lim, c.provider, c.model
 	return e, lim, nil
+}
+
+// explainCacheFlags are triage's flags for the explanation cache.
+type explainCacheFlags struct {
+	file string
+	off  bool
+}
+
+func addExplainCacheFlags(cmd *cobra.Command, f *explainCacheFlags) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.file, "explain-cache", "", "with a provider, keep its explanations in this SQLite file (or postgres:// database) and reuse them while an action is unchanged (default: explanations.db beside the threat-intel cache directory)")
+	fl.BoolVar(&f.off, "no-explain-cache", false, "ask the provider for every explanation, and keep none")
+}
+
+// explainCacheFile is where the explanation cache is kept unless
+// --explain-cache says: explanations.db in the directory that holds the
+// threat-intel cache directory (the user cache dir's sextant/, unless
+// --intel-dir or SEXTANT_INTEL_DIR moves it).
+func (m *Main) explainCacheFile(intelDir string) (string, error) {
+	if intelDir == "" {
+		intelDir = m.Getenv("SEXTANT_INTEL_DIR")
+	}
+	if intelDir != "" {
+		return filepath.Join(filepath.Dir(filepath.Clean(intelDir)), "explanations.db"), nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", sextant.Errorf(sextant.EINVALID, "no cache directory for explanations (%v); name a file with --explain-cache, or use --no-explain-cache", err)
+	}
+	return filepath.Join(base, "sextant", "explanations.db"), nil
+}
+
+// openExplainCache gives e, when it has a model, the explanation cache the
+// flags name, and returns the function that closes it. The offline
+// templates need none: they cost less than a lookup. A cache that cannot
+// be opened at its default place is a warning; one the user named is an
+// error.
+func (m *Main) openExplainCache(ctx context.Context, e *explain.Explainer, f explainCacheFlags, intelDir string, warnf func(string, ...any)) (func(), error) {
+	noop := func() {}
+	if e == nil || e.Model == nil || f.off {
+		return noop, nil
+	}
+	path := f.file
+	if path == "" {
+		p, err := m.explainCacheFile(intelDir)
+		if err != nil {
+			warnf("%s", sextant.ErrorMessage(err))
+			return noop, nil
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			warnf("explanation cache: %v; going on without it", err)
+			return noop, nil
+		}
+		path = p
+	}
+	db, err := backend.Open(ctx, path)
+	if err != nil {
+		if f.file != "" {
+			return nil, fmt.Errorf("--explain-cache: %w", err)
+		}
+		warnf("explanation cache unusable (%s); going on without it", errorText(err))
+		return noop, nil
+	}
+	store, ok := db.(explain.ExplanationStore)
+	if !ok {
+		db.Close()
+		return nil, sextant.Errorf(sextant.EINTERNAL, "explanation cache %s: the store keeps no explanations", backend.Redact(path))
+	}
+	c := explain.NewStoreCache(store)
+	// Once: a cache that fails, fails for every action.
+	var once sync.Once
+	c.OnError = func(op string, err error) {
+		once.Do(func() { warnf("explanation cache: %s: %s; explaining without it where it fails", op, errorText(err)) })
+	}
+	e.Cache = c
+	return func() { db.Close() }, nil
+}
+
+// explainCacheNote is what the accounting line of triage --explain says
+// about the cache, given the explanations written: "; 3 of 5 from the
+// cache".
+func explainCacheNote(e *explain.Explainer, xs map[string]*explain.Explanation) string {
+	if e == nil || e.Cache == nil {
+		return ""
+	}
+	n := 0
+	for _, x := range xs {
+		if x.Cached {
+			n++
+		}
+	}
+	return fmt.Sprintf("; %d of %d from the cache", n, len(xs))
 }
 
 // explanations explains the actions the output shows (respecting --top

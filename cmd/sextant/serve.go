@@ -175,6 +175,12 @@ func (m *Main) runServe(cmd *cobra.Command, f serveFlags) error {
 	if disp != nil {
 		disp.Logger = log
 		svc.Dispatch = disp
+		// Tickets carry the explanation of their action (explain_serve.go).
+		summaries, err := m.newServeExplainer(db, trail, log)
+		if err != nil {
+			return err
+		}
+		disp.Summary = summaries.Summary
 		if len(cfg.Slack.Approvers) > 0 {
 			secret, err := resolveSecret(cfg.Slack.SigningSecret)
 			if err != nil {

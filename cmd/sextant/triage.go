@@ -42,6 +42,7 @@ type triageFlags struct {
 	k8sPaths    []string
 	cluster     clusterFlags
 	explain     bool
+	explainDB   explainCacheFlags
 }
 
 func (m *Main) triageCommand() *cobra.Command {
@@ -99,6 +100,7 @@ missing file); 3 the --fail-on gate tripped.`,
 	fl.StringVar(&f.cluster.kubeconfig, "kubeconfig", "", "take workload context from a live cluster (read-only)")
 	fl.StringVar(&f.cluster.context, "kube-context", "", "kubeconfig context for --kubeconfig (default: the current one)")
 	fl.BoolVar(&f.explain, "explain", false, "explain each shown action: its risk, why its priority, what to do, how to verify (offline unless SEXTANT_LLM names a provider; see docs/ai.md)")
+	addExplainCacheFlags(cmd, &f.explainDB)
 	return cmd
 }
 
@@ -154,6 +156,11 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 		if explainer, model, err = m.newExplainer(); err != nil {
 			return err
 		}
+		closeCache, err := m.openExplainCache(cmd.Context(), explainer, f.explainDB, f.intelDir, warnf)
+		if err != nil {
+			return err
+		}
+		defer closeCache()
 	}
 
 	inputs, err := expandInputs(args)
@@ -261,7 +268,7 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 			}
 		}
 		if model != nil {
-			fmt.Fprintf(stderr, "sextant: explain: %s %s: %s\n", explainer.Provider, model.Limits().Model, model.Stats())
+			fmt.Fprintf(stderr, "sextant: explain: %s %s: %s%s\n", explainer.Provider, model.Limits().Model, model.Stats(), explainCacheNote(explainer, ropts.Explanations))
 		}
 	}
 	if !f.quiet {

@@ -13,6 +13,13 @@
 // repair attempt; if that fails too, the offline templates write the
 // explanation instead. Without a Model the offline templates are used
 // directly, and nothing leaves the machine.
+//
+// An Explainer makes at most one request per action, and one more to
+// repair a rejected answer; with a Cache, none for an action whose
+// redacted input, prompt and model are those of an answer cached before.
+// Requests are not batched across actions: one structured answer per
+// action keeps its grounding to its own facts, and an unchanged action
+// still costs nothing thanks to the cache.
 package explain
 
 import (
@@ -43,6 +50,25 @@ type Request struct {
 	Schema json.RawMessage
 	// MaxTokens bounds the answer.
 	MaxTokens int
+	// Trace says what the request was made from, for audit trails.
+	// Providers ignore it; it holds no text of the request.
+	Trace Trace
+}
+
+// Trace identifies what a Request was made from: the action, the prompt
+// and the redacted input, never any of their text.
+type Trace struct {
+	ActionID      string
+	PromptID      string
+	PromptVersion int
+	PromptHash    string
+	// InputHash is Explanation.InputHash; Redaction what was redacted
+	// from the input, per kind.
+	InputHash string
+	Redaction redact.Report
+	// Repair is set on the request that asks again after a rejected
+	// answer.
+	Repair bool
 }
 
 // Response is a model's answer.
@@ -89,6 +115,10 @@ type Explanation struct {
 	FallbackFrom string `json:"fallback_from,omitempty"`
 	InputTokens  int    `json:"input_tokens,omitzero"`
 	OutputTokens int    `json:"output_tokens,omitzero"`
+	// Cached reports that the model's answer came from the Explainer's
+	// Cache: no call was made now, and the tokens are those spent when
+	// the answer was first written.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // DefaultPrompt is the prompt an Explainer uses unless told otherwise.
@@ -112,6 +142,14 @@ type Explainer struct {
 	RegistryHosts   []string
 	// MaxTokens bounds each answer (0: 1024).
 	MaxTokens int
+	// ModelName is the configured model ("gpt-4.1-mini"), part of the
+	// cache key: the model that answers is known only after the call.
+	ModelName string
+	// Cache, if set, keeps the Model's answers (see Cache): an action
+	// whose redacted input, prompt and model are unchanged is explained
+	// again without a call. The offline templates are never cached; they
+	// cost less than a lookup.
+	Cache Cache
 }
 
 // Explain explains action a (complete, as triage.Result.Explain returns
@@ -161,10 +199,21 @@ func (e *Explainer) Explain(ctx context.Context, a sextant.Action, findings []se
 	if maxTokens <= 0 {
 		maxTokens = 1024
 	}
-	req := Request{System: system, User: user, Schema: schema, MaxTokens: maxTokens}
+	trace := Trace{ActionID: a.ID, PromptID: p.ID, PromptVersion: p.Version, PromptHash: p.Hash, InputHash: x.InputHash, Redaction: rep}
+	req := Request{System: system, User: user, Schema: schema, MaxTokens: maxTokens, Trace: trace}
 	g := newGroundSet(&sent)
+	key := ""
+	if e.Cache != nil {
+		key = CacheKey(e.Provider, e.ModelName, p.ID, p.Version, p.Hash, x.InputHash)
+		if y, ok := e.fromCache(ctx, key, &facts, g, x, r); ok {
+			return y, nil
+		}
+	}
 	model := ""
+	var last Answer // the model's latest answer, rejected
+	failed := false
 	for attempt := 0; attempt < 2; attempt++ {
+		req.Trace.Repair = attempt > 0
 		resp, err := e.Model.Complete(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -173,6 +222,7 @@ func (e *Explainer) Explain(ctx context.Context, a sextant.Action, findings []se
 			// Retrying a failed call is the provider's business; a second
 			// call here would only double the wait.
 			x.Rejected = append(x.Rejected, RejectModelError+": "+clip(err.Error(), 200))
+			failed = true
 			break
 		}
 		x.InputTokens += resp.InputTokens
@@ -187,6 +237,9 @@ func (e *Explainer) Explain(ctx context.Context, a sextant.Action, findings []se
 		}
 		if len(problems) == 0 {
 			x.Provider, x.Model, x.Grounded = e.Provider, model, true
+			if key != "" {
+				e.store(ctx, key, x, ans)
+			}
 			x.Risk, x.WhyPriority = r.Rehydrate(ans.Risk), r.Rehydrate(ans.WhyPriority)
 			x.WhatToDo, x.HowToVerify = r.Rehydrate(ans.WhatToDo), r.Rehydrate(ans.HowToVerify)
 			x.CitedFacts = ans.CitedFacts
@@ -194,10 +247,18 @@ func (e *Explainer) Explain(ctx context.Context, a sextant.Action, findings []se
 			return x, nil
 		}
 		x.Rejected = append(x.Rejected, problems...)
+		last = ans
 		req.User = user + "\n\nYour previous answer was rejected: " + strings.Join(problems, "; ") +
 			". Answer again with one JSON object of the requested shape and nothing else. Name only identifiers, versions, package names and commands that appear in the facts, and keep the priority as the facts give it."
 	}
 	x.FallbackFrom = strings.Trim(e.Provider+"/"+model, "/")
+	if key != "" && !failed {
+		// Answered twice, rejected twice: asking again would most likely
+		// cost two more calls for the same (see Cache).
+		c := x
+		c.Provider, c.Model = e.Provider, model
+		e.store(ctx, key, c, last)
+	}
 	return offline(&facts, x), nil
 }
 

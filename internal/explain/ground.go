@@ -86,8 +86,10 @@ var (
 	pinRE = regexp.MustCompile(`([A-Za-z0-9@/._:+-]*[A-Za-z][A-Za-z0-9/._:+-]*)(?:@|==|=|>=)v?(\d+(?:\.\d+)+)`)
 	// pkgWordRE finds the word after "upgrade", "install", "package"…
 	pkgWordRE = regexp.MustCompile(`(?i)\b(?:upgrade|update|install|bump|package|library|dependency|module|crate|gem)\s+(?:the\s+)?(?:package\s+|library\s+|module\s+)?([A-Za-z0-9@/._:+-]*[A-Za-z0-9])`)
-	// commandRE finds text that reads as a shell command.
-	commandRE = regexp.MustCompile(`(?:sudo\s+)?(?:rm\s+-|curl\s|wget\s|bash\s|sh\s+-c|chmod\s|chown\s|kubectl\s+[a-z]|docker\s+(?:build|pull|run|push|exec|rmi|compose)\b|podman\s+[a-z]|apt-get\s+[a-z]|apt\s+(?:install|upgrade|remove|update)\b|apk\s+(?:add|upgrade|del)\b|(?:dnf|yum|microdnf|tdnf)\s+[a-z]|npm\s+(?:install|i|update|ci|uninstall|exec|audit)\b|yarn\s+(?:add|upgrade|install)\b|pnpm\s+[a-z]|pip3?\s+(?:install|uninstall)\b|mvn\s|gradle\s|bundle\s+(?:update|install|exec)\b|cargo\s+(?:update|install)\b|dotnet\s+(?:add|remove)\b|composer\s+(?:require|update)\b|helm\s+(?:upgrade|install)\b|trivy\s+(?:image|fs|repo|config|k8s)\b|grype\s|sextant\s+[a-z]|go\s+(?:get|install|mod)\b)`)
+	// commandRE finds text that reads as a shell command. Package and
+	// tool names alone ("bash 5.0-4", "from grype (vendor rating)") are not
+	// commands: they need what a command line has after them.
+	commandRE = regexp.MustCompile(`\b(?:sudo\s+)?(?:rm\s+-|curl\s+(?:-|https?://)|wget\s+(?:-|https?://)|bash\s+(?:-|/|\./)|sh\s+-c|chmod\s|chown\s|kubectl\s+[a-z]|docker\s+(?:build|pull|run|push|exec|rmi|compose)\b|podman\s+[a-z]|apt-get\s+[a-z]|apt\s+(?:install|upgrade|remove|update)\b|apk\s+(?:add|upgrade|del)\b|(?:dnf|yum|microdnf|tdnf)\s+[a-z]|npm\s+(?:install|i|update|ci|uninstall|exec|audit)\b|yarn\s+(?:add|upgrade|install)\b|pnpm\s+[a-z]|pip3?\s+(?:install|uninstall)\b|mvn\s|gradle\s|bundle\s+(?:update|install|exec)\b|cargo\s+(?:update|install)\b|dotnet\s+(?:add|remove)\b|composer\s+(?:require|update)\b|helm\s+(?:upgrade|install)\b|trivy\s+(?:image|fs|repo|config|k8s)\b|grype\s+[^\s(]|sextant\s+[a-z]|go\s+(?:get|install|mod)\b)`)
 	// commandEndRE ends a command found in prose: a sentence or clause end,
 	// a quote or bracket, a line end.
 	commandEndRE = regexp.MustCompile("[.;,:]\\s|[.;,:]$|[\"'`)\\n]")
