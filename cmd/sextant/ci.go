@@ -90,6 +90,7 @@ type ciFlags struct {
 	match        string
 	githubPR     int
 	githubRepo   string
+	githubCheck  string
 	commentKey   string
 	timeout      time.Duration
 }
@@ -143,6 +144,7 @@ See docs/ci.md.`,
 	fl.StringVar(&f.match, "match", matchImage, "how findings match the baseline's: image, package or fingerprint (see docs/ci.md)")
 	fl.IntVar(&f.githubPR, "github-pr", 0, "post the comment on this GitHub pull request, updating the previous one (token: $GITHUB_TOKEN)")
 	fl.StringVar(&f.githubRepo, "github-repo", "", "GitHub repository owner/name (default: $GITHUB_REPOSITORY)")
+	fl.StringVar(&f.githubCheck, "github-check", "", "also create a check run of this name on the commit $GITHUB_SHA, failed when --fail-on trips, with the comment as its summary")
 	fl.StringVar(&f.commentKey, "comment-key", "", "tell apart several sextant ci comments on one pull request (one per image, say)")
 	fl.DurationVar(&f.timeout, "github-timeout", 30*time.Second, "time limit of each request to GitHub")
 	fl.BoolVarP(&f.t.quiet, "quiet", "q", false, "print nothing but errors; the exit code tells the result")
@@ -491,6 +493,27 @@ func (m *Main) runCI(cmd *cobra.Command, args []string, f ciFlags) error {
 		}
 		if !f.t.quiet {
 			fmt.Fprintf(stderr, "sextant: pull request comment %s\n", cmp.Or(ref.URL, ref.ExternalID))
+		}
+		if f.githubCheck != "" {
+			sha := strings.TrimSpace(m.Getenv("GITHUB_SHA"))
+			if sha == "" {
+				return sextant.Errorf(sextant.EINVALID, "--github-check needs the commit: set GITHUB_SHA")
+			}
+			runner, ok := gh.c.(checkRunner)
+			if !ok {
+				return sextant.Errorf(sextant.EINVALID, "--github-check: this GitHub client cannot create check runs")
+			}
+			conclusion := "success"
+			if rep.Gate != nil && rep.Gate.Failed {
+				conclusion = "failure"
+			}
+			ref, err := runner.CreateCheckRun(ctx, sha, f.githubCheck, conclusion, comment, nil)
+			if err != nil {
+				return redactError(fmt.Errorf("check run %s on %s: %w", f.githubCheck, sha, err), gh.token)
+			}
+			if !f.t.quiet {
+				fmt.Fprintf(stderr, "sextant: check run %s (%s)\n", cmp.Or(ref.URL, ref.ExternalID), conclusion)
+			}
 		}
 	}
 	if rep.Gate != nil && rep.Gate.Failed {
@@ -1014,6 +1037,13 @@ func filterSARIF(w io.Writer, b []byte, keep map[string]bool) error {
 type prCommenter interface {
 	StickyComment(ctx context.Context, pr int, marker, body string) (sextant.TicketRef, error)
 }
+
+// checkRunner creates a check run on a commit (GitHub's client does).
+type checkRunner interface {
+	CreateCheckRun(ctx context.Context, headSHA, name, conclusion, summary string, annotations []github.Annotation) (sextant.TicketRef, error)
+}
+
+var _ checkRunner = (*github.Client)(nil)
 
 // ciGitHub is where the comment goes, and the client that posts it.
 type ciGitHub struct {

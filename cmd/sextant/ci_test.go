@@ -19,6 +19,7 @@ import (
 
 	"github.com/sextant-dev/sextant/internal/fixtures"
 	"github.com/sextant-dev/sextant/internal/sink/github"
+	"github.com/sextant-dev/sextant/internal/sink/github/githubtest"
 )
 
 // The test reports: the base branch's image has CVE-2099-0001 (left-pad,
@@ -896,4 +897,28 @@ func FuzzCIDocument(f *testing.F) {
 			t.Errorf("readCIDocument(%q) accepted a sextant.ci/v1 document", b)
 		}
 	})
+}
+
+// --github-check adds a check run on the commit: failed when the gate trips
+// on new risk, with the comment as its summary.
+func TestCICheckRun(t *testing.T) {
+	g := githubtest.New(t, githubtest.Config{Owner: "acme", Repo: "shop", Token: ciTestToken})
+	pr := g.AddPullRequest("bump libs")
+	env := map[string]string{"GITHUB_TOKEN": ciTestToken, "GITHUB_API_URL": g.URL(), "GITHUB_REPOSITORY": "acme/shop",
+		"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567"}
+	code, _, errs := ciRun(t, env, "ci", "--kev", ciKEV, "--fail-on", "P3", "--github-pr", strconv.Itoa(pr), "--github-check", "sextant",
+		"--baseline", ciBase, ciChange)
+	if code != exitGate {
+		t.Fatalf("exit %d, want %d (new risk); stderr:\n%s", code, exitGate, errs)
+	}
+	runs := g.CheckRuns()
+	if len(runs) != 1 || runs[0].Name != "sextant" || runs[0].Conclusion != "failure" || runs[0].HeadSHA != env["GITHUB_SHA"] ||
+		!strings.Contains(runs[0].Summary, "CVE-2099-0003") {
+		t.Fatalf("check runs = %+v, want one failed run on the commit summarising the new risk", runs)
+	}
+	// Without GITHUB_SHA the check cannot be placed: a clear error.
+	delete(env, "GITHUB_SHA")
+	if code, _, errs := ciRun(t, env, "ci", "--kev", ciKEV, "--github-pr", strconv.Itoa(pr), "--github-check", "sextant", ciChange); code != exitError || !strings.Contains(errs, "GITHUB_SHA") {
+		t.Errorf("without GITHUB_SHA: exit %d, %s", code, errs)
+	}
 }
