@@ -476,9 +476,8 @@ func TestCIMatchModes(t *testing.T) {
 	}
 }
 
-// fakeGitHub speaks GitHub's REST API for issue comments (docs
-// /work/shared/reference/sink-wire-formats.md §4): list with per_page and
-// page, create, update. It checks the headers of every request.
+// fakeGitHub speaks GitHub's REST API for issue comments, as GitHub
+// documents it: list with per_page and page, create, update. It checks the headers of every request.
 type fakeGitHub struct {
 	t        *testing.T
 	token    string
