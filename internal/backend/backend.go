@@ -29,7 +29,8 @@ type DB interface {
 	sextant.ApprovalStore
 	audit.Appender
 	audit.Reader
-	// Ping checks that the database answers; failures are EUNAVAILABLE.
+	// Ping checks that the database answers and its schema is the one this
+	// binary migrates to (for /readyz); failures are EUNAVAILABLE.
 	Ping(ctx context.Context) error
 	// Close closes the database.
 	Close() error

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/audit"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
 
 var (
@@ -171,6 +172,17 @@ func (db *DB) Entries(ctx context.Context) iter.Seq2[sextant.AuditEntry, error] 
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
 		return sextant.Errorf(sextant.EUNAVAILABLE, "ping postgres store: %v", err)
+	}
+	var latest string
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), '') FROM schema_migrations`).Scan(&latest); err != nil {
+		return sextant.Errorf(sextant.EUNAVAILABLE, "ping postgres store: %v", err)
+	}
+	ms, err := sqlstore.Migrations(migrations)
+	if err != nil {
+		return err
+	}
+	if want := ms[len(ms)-1].Version; latest != want {
+		return sextant.Errorf(sextant.EUNAVAILABLE, "database schema is at %q, this sextant needs %q", latest, want)
 	}
 	return nil
 }

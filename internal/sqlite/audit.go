@@ -10,6 +10,7 @@ import (
 
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/audit"
+	"github.com/sextant-dev/sextant/internal/sqlstore"
 )
 
 var (
@@ -164,9 +165,23 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.w.PingContext(ctx); err != nil {
 		return sextant.Errorf(sextant.EUNAVAILABLE, "ping sqlite store: %v", err)
 	}
-	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	var latest string
+	if err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(version), '') FROM schema_migrations`).Scan(&latest); err != nil {
 		return sextant.Errorf(sextant.EUNAVAILABLE, "ping sqlite store: %v", err)
+	}
+	return checkSchema(latest)
+}
+
+// checkSchema reports whether the database's newest migration is the newest
+// this binary embeds: a newer one means another replica upgraded it, an
+// older one that migrations did not run.
+func checkSchema(latest string) error {
+	ms, err := sqlstore.Migrations(migrations)
+	if err != nil {
+		return err
+	}
+	if want := ms[len(ms)-1].Version; latest != want {
+		return sextant.Errorf(sextant.EUNAVAILABLE, "database schema is at %q, this sextant needs %q", latest, want)
 	}
 	return nil
 }
