@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sextant-dev/sextant/internal/sink/sinkhttp"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,7 +201,7 @@ func (c *Client) call(ctx context.Context, method string, in any, out *response)
 // statusError maps a non-2xx answer. 429 is a rate limit whatever the body
 // says; other statuses defer to Slack's error code when the body has one.
 func statusError(op string, resp *http.Response, r *response, now time.Time) error {
-	wait := retryAfter(resp.Header, now)
+	wait := sinkhttp.RetryAfter(resp.Header, now)
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		return &sextant.Error{Code: sextant.ERATELIMITED, Message: fmt.Sprintf("%s: rate limited (HTTP 429)", op), RetryAfter: wait}
@@ -268,25 +268,9 @@ func apiError(op string, r *response, h http.Header, now time.Time) error {
 	}
 	e := &sextant.Error{Code: code, Message: msg}
 	if code == sextant.ERATELIMITED || code == sextant.EUNAVAILABLE {
-		e.RetryAfter = retryAfter(h, now)
+		e.RetryAfter = sinkhttp.RetryAfter(h, now)
 	}
 	return e
-}
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date; zero when
-// absent or unreadable, at most a day.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(max(n, 0), 86400)) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), 24*time.Hour)
 }
 
 // transportError maps a failure to get an answer at all. A cancelled

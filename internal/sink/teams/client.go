@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sextant-dev/sextant/internal/sink/sinkhttp"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,7 +187,7 @@ func (c *Client) statusError(op string, resp *http.Response, raw []byte) error {
 	}
 	s := resp.StatusCode
 	msg := fmt.Sprintf("%s: HTTP %d%s", op, s, detail)
-	wait := retryAfter(resp.Header, c.now())
+	wait := sinkhttp.RetryAfter(resp.Header, c.now())
 	switch {
 	case s == http.StatusTooManyRequests:
 		return &sextant.Error{Code: sextant.ERATELIMITED, Message: msg, RetryAfter: wait}
@@ -213,20 +213,4 @@ func (c *Client) redact(s string) string {
 		}
 	}
 	return s
-}
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date; zero when
-// absent or unreadable, at most a day.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(max(n, 0), 86400)) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), 24*time.Hour)
 }

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sextant-dev/sextant/internal/sink/sinkhttp"
 	"io"
 	"net/http"
 	"net/url"
@@ -379,7 +380,7 @@ func (c *Client) statusError(op string, resp *http.Response, raw []byte, now tim
 	if snippet := snippet(raw, c.redact); snippet != "" {
 		msg += ": " + snippet
 	}
-	wait := retryAfter(resp.Header, now)
+	wait := sinkhttp.RetryAfter(resp.Header, now)
 	switch {
 	case s == http.StatusTooManyRequests:
 		return &sextant.Error{Code: sextant.ERATELIMITED, Message: msg, RetryAfter: wait}
@@ -446,20 +447,4 @@ func receiverRef(raw []byte) (sextant.TicketRef, bool) {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date; zero when
-// absent or unreadable, at most a day.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(max(n, 0), 86400)) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), 24*time.Hour)
 }
