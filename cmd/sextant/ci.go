@@ -35,7 +35,6 @@ import (
 	"github.com/sextant-dev/sextant"
 	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/render"
-	"github.com/sextant-dev/sextant/internal/risk"
 	"github.com/sextant-dev/sextant/internal/sink/github"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
@@ -322,13 +321,9 @@ func (m *Main) runCI(cmd *cobra.Command, args []string, f ciFlags) error {
 	default:
 		return sextant.Errorf(sextant.EINVALID, "unknown --match %q: want image, package or fingerprint", f.match)
 	}
-	var failOn *sextant.Priority
-	if f.failOn != "" {
-		p, err := sextant.ParsePriority(f.failOn)
-		if err != nil {
-			return fmt.Errorf("--fail-on: %w", err)
-		}
-		failOn = &p
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
 	}
 	if f.top < 0 {
 		return sextant.Errorf(sextant.EINVALID, "--top must not be negative")
@@ -359,13 +354,9 @@ func (m *Main) runCI(cmd *cobra.Command, args []string, f ciFlags) error {
 			fmt.Fprintf(stderr, "sextant: warning: "+format+"\n", a...)
 		}
 	}
-	weights := risk.DefaultWeights()
-	configFile := cmp.Or(f.t.configFile, m.Getenv("SEXTANT_CONFIG"))
-	if configFile != "" {
-		var err error
-		if weights, err = risk.LoadWeights(configFile); err != nil {
-			return err
-		}
+	weights, err := m.weights(f.t.configFile)
+	if err != nil {
+		return err
 	}
 	inputs, err := expandInputs(args)
 	if err != nil {

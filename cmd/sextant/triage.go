@@ -21,7 +21,6 @@ import (
 	"github.com/sextant-dev/sextant/internal/intake"
 	"github.com/sextant-dev/sextant/internal/llm"
 	"github.com/sextant-dev/sextant/internal/render"
-	"github.com/sextant-dev/sextant/internal/risk"
 	"github.com/sextant-dev/sextant/internal/triage"
 )
 
@@ -117,13 +116,9 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 	if err != nil {
 		return fmt.Errorf("--min-priority: %w", err)
 	}
-	var failOn *sextant.Priority
-	if f.failOn != "" {
-		p, err := sextant.ParsePriority(f.failOn)
-		if err != nil {
-			return fmt.Errorf("--fail-on: %w", err)
-		}
-		failOn = &p
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
 	}
 	if f.top < 0 {
 		return sextant.Errorf(sextant.EINVALID, "--top must not be negative")
@@ -135,15 +130,9 @@ func (m *Main) runTriage(cmd *cobra.Command, args []string, f triageFlags) error
 		}
 	}
 
-	weights := risk.DefaultWeights()
-	configFile := f.configFile
-	if configFile == "" {
-		configFile = m.Getenv("SEXTANT_CONFIG")
-	}
-	if configFile != "" {
-		if weights, err = risk.LoadWeights(configFile); err != nil {
-			return err
-		}
+	weights, err := m.weights(f.configFile)
+	if err != nil {
+		return err
 	}
 
 	// The explainer's configuration is checked before any report is read:
@@ -468,4 +457,16 @@ func tuneGC(inputs []input) {
 	if total >= largeInput {
 		debug.SetMemoryLimit(largeInputMemory)
 	}
+}
+
+// parseFailOn reads --fail-on: nil when not given.
+func parseFailOn(s string) (*sextant.Priority, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := sextant.ParsePriority(s)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w", err)
+	}
+	return &p, nil
 }
