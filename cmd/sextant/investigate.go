@@ -4,10 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -327,51 +323,15 @@ func decompressed(r io.Reader) io.Reader {
 // directories walked for *.json, *.jsonl, *.ndjson and *.log files (and
 // their .gz), "-" for standard input.
 func expandEventInputs(args []string) ([]input, error) {
-	var out []input
-	for _, a := range args {
-		if a == "-" {
-			if slices.ContainsFunc(out, func(in input) bool { return in.name == "-" }) {
-				return nil, sextant.Errorf(sextant.EINVALID, "standard input (-) given twice")
-			}
-			out = append(out, input{name: "-", size: -1})
-			continue
+	return expandFiles(args, fileKind{what: "events", plural: "event files (*.json, *.jsonl, *.ndjson, *.log, *.gz)", match: isEventName})
+}
+
+func isEventName(name string) bool {
+	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
+	for _, ext := range []string{".json", ".jsonl", ".ndjson", ".log"} {
+		if strings.HasSuffix(n, ext) {
+			return true
 		}
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, sextant.Errorf(sextant.EINVALID, "events %s: %v", a, unwrapPathError(err))
-		}
-		if !st.IsDir() {
-			out = append(out, input{name: a, size: st.Size()})
-			continue
-		}
-		var found []input
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != a && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			n := strings.TrimSuffix(strings.ToLower(d.Name()), ".gz")
-			for _, ext := range []string{".json", ".jsonl", ".ndjson", ".log"} {
-				if strings.HasSuffix(n, ext) {
-					found = append(found, input{name: p})
-					break
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, sextant.Errorf(sextant.EINVALID, "read directory %s: %v", a, err)
-		}
-		if len(found) == 0 {
-			return nil, sextant.Errorf(sextant.EINVALID, "directory %s holds no event files (*.json, *.jsonl, *.ndjson, *.log, *.gz)", a)
-		}
-		slices.SortFunc(found, func(x, y input) int { return strings.Compare(x.name, y.name) })
-		out = append(out, found...)
 	}
-	return out, nil
+	return false
 }

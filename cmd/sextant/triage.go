@@ -335,6 +335,20 @@ func (in input) open(stdin io.Reader) (io.ReadCloser, error) {
 // expandInputs turns arguments into reports: files as given, directories
 // walked for report files, "-" for standard input.
 func expandInputs(args []string) ([]input, error) {
+	return expandFiles(args, fileKind{what: "report", plural: "report files (*.json, *.sarif, *.gz)", match: isReportName})
+}
+
+// fileKind says which files of a directory an argument list takes.
+type fileKind struct {
+	what   string // names an argument in errors: "report", "events"
+	plural string // names the files a directory should hold, for errors
+	match  func(name string) bool
+}
+
+// expandFiles turns arguments into inputs: files as given, directories
+// walked (hidden ones skipped) for the files kind matches, in name order,
+// and "-" for standard input, at most once.
+func expandFiles(args []string, kind fileKind) ([]input, error) {
 	var out []input
 	stdin := false
 	for _, a := range args {
@@ -348,7 +362,7 @@ func expandInputs(args []string) ([]input, error) {
 		}
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, sextant.Errorf(sextant.EINVALID, "report %s: %v", a, unwrapPathError(err))
+			return nil, sextant.Errorf(sextant.EINVALID, "%s %s: %v", kind.what, a, unwrapPathError(err))
 		}
 		if !st.IsDir() {
 			out = append(out, input{name: a, size: st.Size()})
@@ -365,7 +379,7 @@ func expandInputs(args []string) ([]input, error) {
 				}
 				return nil
 			}
-			if isReportName(d.Name()) {
+			if kind.match(d.Name()) {
 				info, err := d.Info()
 				if err != nil {
 					return err
@@ -378,7 +392,7 @@ func expandInputs(args []string) ([]input, error) {
 			return nil, sextant.Errorf(sextant.EINVALID, "read directory %s: %v", a, err)
 		}
 		if len(found) == 0 {
-			return nil, sextant.Errorf(sextant.EINVALID, "directory %s holds no report files (*.json, *.sarif, *.gz)", a)
+			return nil, sextant.Errorf(sextant.EINVALID, "directory %s holds no %s", a, kind.plural)
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].name < found[j].name })
 		out = append(out, found...)
